@@ -1,0 +1,203 @@
+"""The Gaussian integrals of Theorem 3, Eq. (4), (5a), (5b) and p(r), with analytic Jacobians.
+
+Unknowns: theta = (k0, k1, l2, r), where (l0, l1, l2) are the dual multipliers of docs/math.md
+section "dual" and k0 = l0 - 1 + r^2/2, k1 = l1 - r. Then
+    s(x) = l0 + l1 x - w(x) = k0 + k1 x - (e^v - 1 - v),   v = r x - r^2/2,   u = s / l2,
+and the Neyman-Pearson minimiser of Theorem 3 is f*(x, y) = 1{y >= -u(x)}, i.e.
+c(x) = u(x) (c0 = l0/l2, c1 = l1/l2, c2 = -exp(-r^2/2)/l2). The k-form keeps its digits when the
+radius is small (q near 1/2: l0 -> 1, l1 -> r).
+
+With h = 1 - Phi(u) (used instead of Phi(u) so that 1 - q keeps its digits when q -> 1):
+    I0 = E h,   I1 = E[X h],   I2 = E phi(u),   I3 = E[(w - 1) h],   I4 = E[(X - r) w h]
+and the four residuals of the system (4), (5a), (5b), p(r) = 1/2 are
+    F0 = E Phi(u) - q        = (1 - q) - I0
+    F1 = E[X Phi(u)] - m1    = -I1 - m1
+    F2 = E phi(u) - m2       = I2 - m2
+    F3 = E[w Phi(u)] - 1/2   = (1/2 - I0) - I3.
+The dual value (weak duality: D <= p(r) for every lam >= 0) is, identically in lam,
+    D(lam; r) = E[w Phi(u)] - l0 F0 - l1 F1 - l2 F2.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from ._normal import Phi, expm1_minus_x, norm_mass, norm_sf, phi
+from ._quadrature import (
+    CLOSED_FORM_ERROR,
+    GL8_W,
+    GL8_X,
+    GL12_W,
+    GL12_X,
+    MAX_BREAKS,
+    MAX_PANELS,
+    U_CF,
+    breakpoints,
+    max_panel_width,
+    s_value,
+)
+
+OK = 0
+TOO_MANY_PANELS = 1
+
+
+@njit(cache=True)
+def _closed_form_h1(a, b, r, out):
+    """Add the pieces of I0, I1, I3, I4 over (a, b) where h = 1."""
+    m = norm_mass(a, b)
+    out[0] += m
+    pa = phi(a) if math.isfinite(a) else 0.0
+    pb = phi(b) if math.isfinite(b) else 0.0
+    out[1] += pa - pb
+    out[3] += norm_mass(a - r, b - r) - m
+    pa = phi(a - r) if math.isfinite(a) else 0.0
+    pb = phi(b - r) if math.isfinite(b) else 0.0
+    out[4] += pa - pb
+
+
+@njit(cache=True)
+def integrals(k0, k1, l2, r, rule, want_jac, out, jac):
+    """Evaluate I0..I4 (into ``out``) and, if ``want_jac``, dF/dtheta (into ``jac``, 4x4).
+
+    ``rule`` selects the per-panel Gauss-Legendre order: 0 -> 8 nodes, 1 -> 12 nodes.
+    Returns OK or TOO_MANY_PANELS.
+    """
+    if rule == 0:
+        tx = GL8_X
+        tw = GL8_W
+    else:
+        tx = GL12_X
+        tw = GL12_W
+    nn = tx.shape[0]
+    for i in range(5):
+        out[i] = 0.0
+    if want_jac:
+        for i in range(4):
+            for j in range(4):
+                jac[i, j] = 0.0
+    br = np.empty(MAX_BREAKS)
+    nb = breakpoints(k0, k1, l2, r, br)
+    width = max_panel_width(r)
+    half_r2 = 0.5 * r * r
+    inv_l2 = 1.0 / l2
+    panels = 0
+    for p in range(nb - 1):
+        a = br[p]
+        b = br[p + 1]
+        if b <= a:
+            continue
+        xm = 0.5 * (a + b)
+        um = s_value(xm, k0, k1, r) * inv_l2
+        if um <= -U_CF:
+            _closed_form_h1(-math.inf if p == 0 else a, math.inf if p == nb - 2 else b, r, out)
+            continue
+        if um >= U_CF:
+            continue
+        nsub = math.ceil((b - a) / width)
+        panels += nsub
+        if panels > MAX_PANELS:
+            return TOO_MANY_PANELS
+        hw = 0.5 * (b - a) / nsub
+        for q in range(nsub):
+            c = a + (2 * q + 1) * hw
+            for j in range(nn):
+                x = c + hw * tx[j]
+                v = r * x - half_r2
+                px = hw * tw[j] * phi(x)
+                if v > 700.0:
+                    # w overflows: s -> -inf, so h = 1 and phi(u) = 0 here.
+                    pw = hw * tw[j] * phi(x - r)
+                    out[0] += px
+                    out[1] += px * x
+                    out[3] += pw - px
+                    out[4] += pw * (x - r)
+                    continue
+                wm1 = math.expm1(v)
+                u = (k0 + k1 * x - expm1_minus_x(v)) * inv_l2
+                h = norm_sf(u)
+                g = phi(u)
+                pw = px * (1.0 + wm1)
+                out[0] += px * h
+                out[1] += px * x * h
+                out[2] += px * g
+                out[3] += px * wm1 * h
+                out[4] += pw * (x - r) * h
+                if want_jac:
+                    d0 = inv_l2
+                    d1 = x * inv_l2
+                    d2 = -u * inv_l2
+                    d3 = -wm1 * (x - r) * inv_l2
+                    gx = px * g
+                    for row in range(4):
+                        if row == 0:
+                            f = gx
+                        elif row == 1:
+                            f = gx * x
+                        elif row == 2:
+                            f = -gx * u
+                        else:
+                            f = pw * g
+                        jac[row, 0] += f * d0
+                        jac[row, 1] += f * d1
+                        jac[row, 2] += f * d2
+                        jac[row, 3] += f * d3
+    if want_jac:
+        jac[3, 3] -= out[4]
+    return OK
+
+
+@njit(cache=True)
+def residuals(integ, q, m1, m2, out):
+    """F0..F3 from the integrals (see module docstring)."""
+    out[0] = (1.0 - q) - integ[0]
+    out[1] = -integ[1] - m1
+    out[2] = integ[2] - m2
+    out[3] = (0.5 - integ[0]) - integ[3]
+
+
+@njit(cache=True)
+def dual_value(k0, k1, l2, r, q, m1, m2, rule, tmp, res):
+    """D(lam; r) for lam = (k0 + 1 - r^2/2, k1 + r, l2) with the given rule; NaN on failure.
+
+    With l1 <= 0 the caller passes k1 = -r exactly (l1 = 0).
+    """
+    st = integrals(k0, k1, l2, r, rule, False, tmp, np.empty((4, 4)))
+    if st != OK:
+        return math.nan
+    residuals(tmp, q, m1, m2, res)
+    l0 = k0 + 1.0 - 0.5 * r * r
+    l1 = k1 + r
+    return (res[3] + 0.5) - l0 * res[0] - l1 * res[1] - l2 * res[2]
+
+
+@njit(cache=True)
+def dual_error_floor(k0, k1, l2, r):
+    """Bound on the closed-form, truncation and rounding errors of dual_value."""
+    l0 = abs(k0 + 1.0 - 0.5 * r * r)
+    l1 = abs(k1 + r)
+    return (CLOSED_FORM_ERROR + 1e-14) * (1.0 + l0 + l1 * (1.0 + r) + l2)
+
+
+@njit(cache=True)
+def certified_dual(k0, k1, l2, r, q, m1, m2):
+    """Lower bound on p(r) from the multipliers: D - (error bound), or -inf if unusable.
+
+    D is evaluated with the 12-point rule; its quadrature error is estimated by the difference
+    to the 8-point rule on the same panels, and the closed-form/truncation/rounding floor is
+    added. Since D <= p(r) for every lam >= 0 (weak duality), a value above 1/2 certifies r.
+    """
+    if not (l2 > 0.0) or k0 + 1.0 - 0.5 * r * r < 0.0 or k1 + r < 0.0:
+        return -math.inf
+    tmp = np.empty(5)
+    res = np.empty(4)
+    d12 = dual_value(k0, k1, l2, r, q, m1, m2, 1, tmp, res)
+    d8 = dual_value(k0, k1, l2, r, q, m1, m2, 0, tmp, res)
+    if not (math.isfinite(d12) and math.isfinite(d8)):
+        return -math.inf
+    return d12 - 2.0 * abs(d12 - d8) - dual_error_floor(k0, k1, l2, r)
+
+
+_ = Phi  # re-exported for kernels that import from here

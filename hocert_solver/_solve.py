@@ -1,0 +1,324 @@
+"""Per-triple solve of Theorem 3 with a dual witness, and the parallel driver (docs/math.md).
+
+For one normalised triple the solver
+1. takes the m2 = 0 strip solution (Corollary 3.1, ``_interval``) as a certified lower bound and
+   as the starting point (its multipliers, plus l2 from the width of the transition bands);
+2. runs damped Newton on the 4 equations (4), (5a), (5b), p(r) = 1/2 in theta = (k0, k1, l2, r)
+   (``_integrals``), and if the multiplier l1 comes out negative (the c1 < 0 clause of
+   Theorem 3) fixes l1 = 0 and solves the 3 equations without (5b); if Newton does not converge,
+   it follows a continuation path in m2 from the strip solution;
+3. certifies: steps back to r_w < r* until the dual value D(lam; r_w), evaluated with a 12-point
+   rule, minus twice its difference to the 8-point rule and a closed-form error floor, exceeds
+   1/2. Weak duality (D <= p for every lam >= 0) makes r_w a certified radius whether or not the
+   iteration converged. Only such an r_w, or the strip radius, is ever returned.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+from ._integrals import OK, certified_dual, integrals, residuals
+from ._interval import certified_strip_radius
+from ._normal import expm1_minus_x, norm_isf, phi
+
+# Public status codes (documented in directional.py).
+CONVERGED = 0
+ABSTAIN = 1
+PROJECTED = 2
+FALLBACK = 3
+INVALID = -1
+
+# Below this m2 / M(q) the m2 = 0 radius is returned: R is non-decreasing in m2 (sound) and
+# R(q, m1, m2) - R(q, m1, 0) = O(m2^2) (accurate; measured in tests/solver/test_radius.py).
+B_TINY = 1e-6
+NEWTON_TOL = 1e-11
+MAX_NEWTON = 30
+MAX_CONTINUATION = 60
+
+
+@njit(cache=True)
+def _solve_linear(a, b, n):
+    """Solve a[:n, :n] x = b[:n] in place (partial pivoting); False if singular."""
+    for c in range(n):
+        p = c
+        for i in range(c + 1, n):
+            if abs(a[i, c]) > abs(a[p, c]):
+                p = i
+        if not (abs(a[p, c]) > 0.0) or not math.isfinite(a[p, c]):
+            return False
+        if p != c:
+            for j in range(n):
+                a[c, j], a[p, j] = a[p, j], a[c, j]
+            b[c], b[p] = b[p], b[c]
+        for i in range(c + 1, n):
+            f = a[i, c] / a[c, c]
+            for j in range(c, n):
+                a[i, j] -= f * a[c, j]
+            b[i] -= f * b[c]
+    for c in range(n - 1, -1, -1):
+        s = b[c]
+        for j in range(c + 1, n):
+            s -= a[c, j] * b[j]
+        b[c] = s / a[c, c]
+        if not math.isfinite(b[c]):
+            return False
+    return True
+
+
+@njit(cache=True)
+def _merit(theta, q, m1, m2, scale, l1_zero, integ, jac, res, want_jac):
+    """Scaled squared residual norm at theta (inf if the integrals fail)."""
+    if not (theta[2] > 0.0 and theta[3] > 0.0):
+        return math.inf
+    st = integrals(theta[0], theta[1], theta[2], theta[3], 0, want_jac, integ, jac)
+    if st != OK:
+        return math.inf
+    residuals(integ, q, m1, m2, res)
+    m = 0.0
+    for i in range(4):
+        if l1_zero and i == 1:
+            continue
+        t = res[i] / scale[i]
+        m += t * t
+    return m if math.isfinite(m) else math.inf
+
+
+@njit(cache=True)
+def _newton(theta, q, m1, m2, scale, l1_zero, max_iter):
+    """Damped Newton on F(theta) = 0; returns (converged, iterations). theta updated in place.
+
+    With ``l1_zero`` the multiplier l1 = k1 + r is held at 0 (k1 = -r) and (5b) is dropped.
+    """
+    integ = np.empty(5)
+    jac = np.empty((4, 4))
+    res = np.empty(4)
+    a = np.empty((4, 4))
+    b = np.empty(4)
+    trial = np.empty(4)
+    idx = np.empty(4, dtype=np.int64)
+    if l1_zero:
+        theta[1] = -theta[3]
+    merit = _merit(theta, q, m1, m2, scale, l1_zero, integ, jac, res, True)
+    if merit == math.inf:
+        return False, 0
+    for it in range(max_iter):
+        # Converged on the residuals (never on the step size alone).
+        worst = 0.0
+        for i in range(4):
+            if l1_zero and i == 1:
+                continue
+            worst = max(worst, abs(res[i]) / scale[i])
+        if worst <= NEWTON_TOL:
+            return True, it
+        # Assemble the (reduced) system. With l1 = 0, k1 = -r moves with r.
+        n = 0
+        for i in range(4):
+            if not (l1_zero and i == 1):
+                idx[n] = i
+                n += 1
+        for ii in range(n):
+            i = idx[ii]
+            b[ii] = -res[i]
+            if l1_zero:
+                a[ii, 0] = jac[i, 0]
+                a[ii, 1] = jac[i, 2]
+                a[ii, 2] = jac[i, 3] - jac[i, 1]
+            else:
+                for j in range(4):
+                    a[ii, j] = jac[i, j]
+        if not _solve_linear(a, b, n):
+            return False, it
+        step = np.zeros(4)
+        if l1_zero:
+            step[0] = b[0]
+            step[2] = b[1]
+            step[3] = b[2]
+            step[1] = -b[2]
+        else:
+            for j in range(4):
+                step[j] = b[j]
+        # Keep l2 and r positive: at most a factor 5 decrease per step.
+        alpha = 1.0
+        if step[2] < 0.0:
+            alpha = min(alpha, 0.8 * theta[2] / -step[2])
+        if step[3] < 0.0:
+            alpha = min(alpha, 0.8 * theta[3] / -step[3])
+        accepted = False
+        for _ in range(30):
+            for j in range(4):
+                trial[j] = theta[j] + alpha * step[j]
+            m_new = _merit(trial, q, m1, m2, scale, l1_zero, integ, jac, res, True)
+            if m_new <= (1.0 - 1e-4 * alpha) * merit:
+                accepted = True
+                break
+            alpha *= 0.5
+        if not accepted:
+            # Restore the integrals at theta and give up.
+            _merit(theta, q, m1, m2, scale, l1_zero, integ, jac, res, True)
+            return False, it + 1
+        for j in range(4):
+            theta[j] = trial[j]
+        merit = m_new
+    return False, max_iter
+
+
+@njit(cache=True)
+def _strip_start(q, m1, m2, w2, w1, r0, theta):
+    """theta = (k0, k1, l2, r) from the strip solution, l2 from the transition-band widths."""
+    v1 = r0 * w1 - 0.5 * r0 * r0
+    e1 = expm1_minus_x(v1)
+    if w2 == -math.inf:
+        k1 = -r0
+        k0 = e1 + r0 * w1
+        l1 = 0.0
+    else:
+        v2 = r0 * w2 - 0.5 * r0 * r0
+        k1 = (e1 - expm1_minus_x(v2)) / (w1 - w2)
+        k0 = e1 - k1 * w1
+        l1 = k1 + r0
+    # E phi(u) ~ sum_i phi(w_i) l2 / |s'(w_i)| for small l2.
+    dens = phi(w1) / max(abs(l1 - r0 * math.exp(v1)), 1e-300)
+    if w2 != -math.inf:
+        dens += phi(w2) / max(abs(l1 - r0 * math.exp(r0 * w2 - 0.5 * r0 * r0)), 1e-300)
+    theta[0] = k0
+    theta[1] = k1
+    theta[2] = m2 / dens if dens > 0.0 else m2
+    theta[3] = r0
+
+
+@njit(cache=True)
+def _solve_modes(theta, q, m1, m2, scale):
+    """Newton with the c1 < 0 clause; returns (converged, l1_zero, iterations)."""
+    ok, nit = _newton(theta, q, m1, m2, scale, False, MAX_NEWTON)
+    if not ok:
+        return False, False, nit
+    if theta[1] + theta[3] >= 0.0:
+        return True, False, nit
+    ok, n2 = _newton(theta, q, m1, m2, scale, True, MAX_NEWTON)
+    return ok, True, nit + n2
+
+
+@njit(cache=True)
+def _continuation(theta, q, m1, m2, scale, w2, w1, r0):
+    """Follow m2' from ~0 to m2 from the strip solution; returns (converged, l1_zero, iters)."""
+    t = 0.125
+    t_ok = 0.0
+    good = np.empty(4)
+    have_good = False
+    total = 0
+    dt = 0.125
+    l1_zero = False
+    for _ in range(MAX_CONTINUATION):
+        trial = np.empty(4)
+        if have_good:
+            for j in range(4):
+                trial[j] = good[j]
+            trial[2] = good[2] * (t / t_ok)
+        else:
+            _strip_start(q, m1, m2 * t, w2, w1, r0, trial)
+        ok, lz, nit = _solve_modes(trial, q, m1, m2 * t, scale)
+        total += nit
+        if ok:
+            for j in range(4):
+                good[j] = trial[j]
+            have_good = True
+            l1_zero = lz
+            t_ok = t
+            if t >= 1.0:
+                for j in range(4):
+                    theta[j] = good[j]
+                return True, l1_zero, total
+            dt = min(2.0 * dt, 1.0)
+            t = min(1.0, t_ok + dt)
+        else:
+            dt *= 0.25
+            if dt < 1e-4:
+                break
+            t = t_ok + dt if have_good else dt
+    return False, l1_zero, total
+
+
+@njit(cache=True)
+def _certify(theta, q, m1, m2, l1_zero):
+    """Step back from r* until the dual witness holds; return r_w (0.0 if none is found)."""
+    k0, k1, l2, rs = theta[0], theta[1], theta[2], theta[3]
+    l0 = k0 + 1.0 - 0.5 * rs * rs
+    l1 = 0.0 if l1_zero else k1 + rs
+    if l0 < 0.0 or l1 < 0.0 or not (l2 > 0.0):
+        return 0.0
+    integ = np.empty(5)
+    integrals(k0, k1, l2, rs, 0, False, integ, np.empty((4, 4)))
+    slope = integ[4]  # -dD/dr at fixed lam (envelope theorem)
+    if not (slope > 0.0):
+        return 0.0
+    delta = 1e-12 * (1.0 + rs)
+    for _ in range(8):
+        rw = rs - delta
+        if rw <= 0.0:
+            return 0.0
+        # Same multipliers lam = (l0, l1, l2) at r_w.
+        kw0 = l0 - 1.0 + 0.5 * rw * rw
+        kw1 = l1 - rw
+        lower = certified_dual(kw0, kw1, l2, rw, q, m1, m2)
+        if lower > 0.5:
+            return rw
+        if not math.isfinite(lower):
+            return 0.0
+        delta += 2.0 * (0.5 - lower) / slope + delta
+    return 0.0
+
+
+@njit(cache=True)
+def solve_one(q, a, b):
+    """Radius for q in (1/2, 1) and normalised a = m1/M(q) in [-1, 1], b = m2/M(q) >= 0.
+
+    Input must already be validated and projected onto the feasible set
+    max(a, 0)^2 + b^2 <= 1. Returns (radius, status, iterations).
+    """
+    z = norm_isf(1.0 - q)
+    big_m = phi(z)
+    m1 = a * big_m
+    m2 = b * big_m
+    r_strip, w2, w1 = certified_strip_radius(q, m1)
+    if r_strip == math.inf:
+        return math.inf, CONVERGED, 0
+    if b <= B_TINY:
+        if r_strip > 0.0:
+            return r_strip, CONVERGED, 0
+        return max(z - 1e-12 * (1.0 + z), 0.0), FALLBACK, 0
+    # Near the boundary of the feasible disk R grows without bound.
+    if max(a, 0.0) ** 2 + b * b >= 1.0:
+        return math.inf, CONVERGED, 0
+    r0 = max(r_strip, 1e-8)
+    scale = np.empty(4)
+    scale[0] = 1.0 - q
+    scale[1] = big_m
+    scale[2] = big_m
+    scale[3] = 1.0
+    theta = np.empty(4)
+    _strip_start(q, m1, m2, w2, w1, r0, theta)
+    ok, l1_zero, nit = _solve_modes(theta, q, m1, m2, scale)
+    if not ok:
+        ok, l1_zero, n2 = _continuation(theta, q, m1, m2, scale, w2, w1, r0)
+        nit += n2
+    if ok:
+        rw = _certify(theta, q, m1, m2, l1_zero)
+        if rw > r_strip:
+            return rw, CONVERGED, nit
+    if r_strip > 0.0:
+        return r_strip, FALLBACK, nit
+    return 0.0, FALLBACK, nit
+
+
+@njit(cache=True, parallel=True)
+def solve_many(q, a, b, radius, status, nit):
+    """solve_one over flat arrays in parallel; every element gets its own status."""
+    n = q.shape[0]
+    for i in prange(n):
+        r, st, it = solve_one(q[i], a[i], b[i])
+        radius[i] = r
+        status[i] = st
+        nit[i] = it

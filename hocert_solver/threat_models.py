@@ -1,0 +1,205 @@
+"""Radii for l2, l1, l_inf and subspace threat models from gradient-norm bounds.
+
+Corollaries 3.1-3.4 of the paper (docs/math.md, "threat models"): the certified region is convex
+(Proposition 1) and the directional radius does not increase with the angle between the move
+and the gradient (Proposition 2), so a norm ball is certified as soon as its worst vertex is.
+Each function turns confidence bounds on norms of ``beta = sigma * grad g_A(x)`` (dimensionless,
+sigma-normalised) into the ``(m1, m2)`` lower bounds of that vertex and calls
+:func:`~hocert_solver.directional_radius`. All radii are in units of sigma, measured in the norm
+of the threat model.
+"""
+
+from __future__ import annotations
+
+import operator
+
+import numpy as np
+
+from .directional import ArrayLike, OnInvalid, RadiusResult, _as_float_array, directional_radius
+
+
+def _nonneg(x: ArrayLike, name: str, *, allow_inf: bool) -> np.ndarray:
+    arr = _as_float_array(x, name)
+    ok = (arr >= 0.0) & (np.isfinite(arr) | allow_inf)
+    if not np.all(ok):
+        raise ValueError(f"{name} must be {'>= 0' if allow_inf else 'finite and >= 0'} and not NaN")
+    return arr
+
+
+def _check_order(lower: np.ndarray, upper: np.ndarray, what: str) -> None:
+    if np.any(lower > upper):
+        raise ValueError(f"inconsistent bounds: lower bound on {what} exceeds its upper bound")
+
+
+def _best_of(
+    first: RadiusResult, fallback: RadiusResult, scale: float | np.ndarray = 1.0
+) -> RadiusResult:
+    """Elementwise larger of two certified radii (both are valid, so the larger one is)."""
+    r1 = np.asarray(first.radius) * scale
+    r2 = np.asarray(fallback.radius) * scale
+    r1, r2 = np.broadcast_arrays(r1, r2)
+    use2 = r2 > r1
+    st1, st2 = np.broadcast_arrays(np.asarray(first.status), np.asarray(fallback.status))
+    it1, it2 = np.broadcast_arrays(np.asarray(first.nit), np.asarray(fallback.nit))
+    return RadiusResult(
+        radius=np.where(use2, r2, r1)[()],
+        status=np.where(use2, st2, st1).astype(np.int8)[()],
+        nit=np.where(use2, it2, it1).astype(np.int32)[()],
+    )
+
+
+def l2_radius(
+    q: ArrayLike, grad_l2_upper: ArrayLike, *, on_invalid: OnInvalid = "raise"
+) -> RadiusResult:
+    """Certified l2 radius from an upper bound on ``||beta||_2`` (Corollary 3.1).
+
+    The worst direction is ``-beta``: ``R_2 = R(q, -B2_hi, 0)``, the strip certificate of
+    Corollary 3.1. Never below ``cohen_radius(q)``; equal to it when ``B2_hi >= M(q)``.
+
+    Parameters
+    ----------
+    q : array_like
+        Lower bound on p_A.
+    grad_l2_upper : array_like
+        Upper bound ``B2_hi >= ||sigma grad g_A(x)||_2`` (dimensionless); ``inf`` allowed.
+    on_invalid : {"raise", "nan"}
+        See :func:`directional_radius`.
+
+    Returns
+    -------
+    RadiusResult
+        l2 radius in units of sigma.
+    """
+    b2_hi = _nonneg(grad_l2_upper, "grad_l2_upper", allow_inf=True)
+    return directional_radius(q, -b2_hi, 0.0, on_invalid=on_invalid)
+
+
+def l1_radius(
+    q: ArrayLike,
+    grad_linf_upper: ArrayLike,
+    grad_l2_lower: ArrayLike,
+    grad_l2_upper: ArrayLike,
+    *,
+    on_invalid: OnInvalid = "raise",
+) -> RadiusResult:
+    """Certified l1 radius (Corollary 3.2).
+
+    The worst vertex of the l1 ball is ``-sign(beta_i) e_i`` at the largest ``|beta_i|``, so
+    ``m1 = -Binf_hi`` and ``m2 = sqrt(max(0, B2_lo^2 - Binf_hi^2))`` bound every vertex at once.
+    The result is the larger of that and the l2 radius (an l2 ball contains the l1 ball of the
+    same radius).
+
+    Parameters
+    ----------
+    q : array_like
+        Lower bound on p_A.
+    grad_linf_upper : array_like
+        Upper bound on ``||beta||_inf``.
+    grad_l2_lower, grad_l2_upper : array_like
+        Lower and upper bounds on ``||beta||_2`` (``beta = sigma grad g_A(x)``).
+    on_invalid : {"raise", "nan"}
+        See :func:`directional_radius`.
+
+    Returns
+    -------
+    RadiusResult
+        l1 radius in units of sigma.
+    """
+    binf_hi = _nonneg(grad_linf_upper, "grad_linf_upper", allow_inf=True)
+    b2_lo = _nonneg(grad_l2_lower, "grad_l2_lower", allow_inf=False)
+    b2_hi = _nonneg(grad_l2_upper, "grad_l2_upper", allow_inf=True)
+    _check_order(b2_lo, b2_hi, "||beta||_2")
+    with np.errstate(invalid="ignore"):
+        m2 = np.sqrt(np.maximum(0.0, b2_lo * b2_lo - binf_hi * binf_hi))
+    first = directional_radius(q, -binf_hi, m2, on_invalid=on_invalid)
+    return _best_of(first, l2_radius(q, b2_hi, on_invalid=on_invalid))
+
+
+def linf_radius(
+    q: ArrayLike,
+    grad_l1_upper: ArrayLike,
+    grad_l2_lower: ArrayLike,
+    grad_l2_upper: ArrayLike,
+    dim: int,
+    *,
+    on_invalid: OnInvalid = "raise",
+) -> RadiusResult:
+    """Certified l_inf radius (Corollary 3.3).
+
+    The worst vertex direction is ``s / sqrt(d)`` with ``s = -sign(beta)``:
+    ``m1 = -B1_hi / sqrt(d)``, ``m2 = sqrt(max(0, B2_lo^2 - B1_hi^2 / d))``, and the l_inf radius
+    is ``R(q, m1, m2) / sqrt(d)``; never below ``R_2 / sqrt(d)``.
+
+    Parameters
+    ----------
+    q : array_like
+        Lower bound on p_A.
+    grad_l1_upper : array_like
+        Upper bound on ``||beta||_1``.
+    grad_l2_lower, grad_l2_upper : array_like
+        Lower and upper bounds on ``||beta||_2``.
+    dim : int
+        Input dimension d (number of coordinates of x).
+    on_invalid : {"raise", "nan"}
+        See :func:`directional_radius`.
+
+    Returns
+    -------
+    RadiusResult
+        l_inf radius in units of sigma.
+    """
+    try:
+        dim = operator.index(dim)
+    except TypeError:
+        raise ValueError(f"dim must be a positive integer, got {dim!r}") from None
+    if dim < 1:
+        raise ValueError(f"dim must be a positive integer, got {dim!r}")
+    b1_hi = _nonneg(grad_l1_upper, "grad_l1_upper", allow_inf=True)
+    b2_lo = _nonneg(grad_l2_lower, "grad_l2_lower", allow_inf=False)
+    b2_hi = _nonneg(grad_l2_upper, "grad_l2_upper", allow_inf=True)
+    _check_order(b2_lo, b2_hi, "||beta||_2")
+    root_d = float(np.sqrt(dim))
+    with np.errstate(invalid="ignore"):
+        m2 = np.sqrt(np.maximum(0.0, b2_lo * b2_lo - (b1_hi / root_d) ** 2))
+    first = directional_radius(q, -b1_hi / root_d, m2, on_invalid=on_invalid)
+    return _best_of(first, l2_radius(q, b2_hi, on_invalid=on_invalid), 1.0 / root_d)
+
+
+def subspace_radius(
+    q: ArrayLike,
+    proj_l2_upper: ArrayLike,
+    complement_l2_lower: ArrayLike,
+    grad_l2_upper: ArrayLike | None = None,
+    *,
+    on_invalid: OnInvalid = "raise",
+) -> RadiusResult:
+    """Certified l2 radius for perturbations restricted to a subspace S (Corollary 3.4).
+
+    For a unit move ``v`` in S, ``<beta, v> >= -||P_S beta||_2`` and the orthogonal part of
+    ``beta`` is at least ``||(I - P_S) beta||_2``, so ``R_S = R(q, -PS_hi, C_lo)``. With
+    ``grad_l2_upper`` given, the result is never below the full-space l2 radius.
+
+    Parameters
+    ----------
+    q : array_like
+        Lower bound on p_A.
+    proj_l2_upper : array_like
+        Upper bound on ``||P_S beta||_2``.
+    complement_l2_lower : array_like
+        Lower bound on ``||(I - P_S) beta||_2`` (estimated in dimension ``d - d_S``).
+    grad_l2_upper : array_like, optional
+        Upper bound on ``||beta||_2`` for the l2 fallback.
+    on_invalid : {"raise", "nan"}
+        See :func:`directional_radius`.
+
+    Returns
+    -------
+    RadiusResult
+        Radius (l2 norm inside S) in units of sigma.
+    """
+    ps_hi = _nonneg(proj_l2_upper, "proj_l2_upper", allow_inf=True)
+    c_lo = _nonneg(complement_l2_lower, "complement_l2_lower", allow_inf=False)
+    first = directional_radius(q, -ps_hi, c_lo, on_invalid=on_invalid)
+    if grad_l2_upper is None:
+        return first
+    return _best_of(first, l2_radius(q, grad_l2_upper, on_invalid=on_invalid))
