@@ -74,16 +74,16 @@ def integrals(k0, k1, l2, r, rule, want_jac, out, jac):
     nn = tx.shape[0]
     for i in range(5):
         out[i] = 0.0
-    if want_jac:
-        for i in range(4):
-            for j in range(4):
-                jac[i, j] = 0.0
     br = np.empty(MAX_BREAKS)
     nb = breakpoints(k0, k1, l2, r, br)
     width = max_panel_width(r)
     half_r2 = 0.5 * r * r
     inv_l2 = 1.0 / l2
     panels = 0
+    # Scalar accumulators (not array slots) so the node loop stays in registers.
+    i0 = i1 = i2 = i3 = i4 = 0.0
+    a00 = a01 = a02 = a03 = a11 = a12 = a13 = a22 = a23 = a33 = 0.0
+    b30 = b31 = b32 = b33 = 0.0
     for p in range(nb - 1):
         a = br[p]
         b = br[p + 1]
@@ -101,8 +101,8 @@ def integrals(k0, k1, l2, r, rule, want_jac, out, jac):
         if panels > MAX_PANELS:
             return TOO_MANY_PANELS
         hw = 0.5 * (b - a) / nsub
-        for q in range(nsub):
-            c = a + (2 * q + 1) * hw
+        for sub in range(nsub):
+            c = a + (2 * sub + 1) * hw
             for j in range(nn):
                 x = c + hw * tx[j]
                 v = r * x - half_r2
@@ -110,40 +110,66 @@ def integrals(k0, k1, l2, r, rule, want_jac, out, jac):
                 if v > 700.0:
                     # w overflows: s -> -inf, so h = 1 and phi(u) = 0 here.
                     pw = hw * tw[j] * phi(x - r)
-                    out[0] += px
-                    out[1] += px * x
-                    out[3] += pw - px
-                    out[4] += pw * (x - r)
+                    i0 += px
+                    i1 += px * x
+                    i3 += pw - px
+                    i4 += pw * (x - r)
                     continue
                 wm1 = math.expm1(v)
                 u = (k0 + k1 * x - expm1_minus_x(v)) * inv_l2
                 h = norm_sf(u)
-                g = phi(u)
                 pw = px * (1.0 + wm1)
-                out[0] += px * h
-                out[1] += px * x * h
-                out[2] += px * g
-                out[3] += px * wm1 * h
-                out[4] += pw * (x - r) * h
+                ph = px * h
+                i0 += ph
+                i1 += ph * x
+                i3 += ph * wm1
+                i4 += pw * (x - r) * h
+                g = phi(u)
+                pg = px * g
+                i2 += pg
                 if want_jac:
-                    d0 = inv_l2
-                    d1 = x * inv_l2
-                    d2 = -u * inv_l2
-                    d3 = -wm1 * (x - r) * inv_l2
-                    gx = px * g
-                    for row in range(4):
-                        if row == 0:
-                            f = gx
-                        elif row == 1:
-                            f = gx * x
-                        elif row == 2:
-                            f = -gx * u
-                        else:
-                            f = pw * g
-                        jac[row, 0] += f * d0
-                        jac[row, 1] += f * d1
-                        jac[row, 2] += f * d2
-                        jac[row, 3] += f * d3
+                    # d u / d theta = (1, x, -u, -(w - 1)(x - r)) / l2; the 1/l2 is applied below.
+                    d3 = -wm1 * (x - r)
+                    gx = pg * x
+                    gu = pg * u
+                    a00 += pg
+                    a01 += gx
+                    a02 -= gu
+                    a03 += pg * d3
+                    a11 += gx * x
+                    a12 -= gx * u
+                    a13 += gx * d3
+                    a22 += gu * u
+                    a23 -= gu * d3
+                    a33 += pg * d3 * d3
+                    pwg = pw * g
+                    b30 += pwg
+                    b31 += pwg * x
+                    b32 -= pwg * u
+                    b33 += pwg * d3
+    out[0] += i0
+    out[1] += i1
+    out[2] += i2
+    out[3] += i3
+    out[4] += i4
+    if want_jac:
+        # Rows: dF0 = E[g d], dF1 = E[x g d], dF2 = E[-u g d], dF3 = E[w g d] - (0, 0, 0, I4).
+        jac[0, 0] = a00 * inv_l2
+        jac[0, 1] = a01 * inv_l2
+        jac[0, 2] = a02 * inv_l2
+        jac[0, 3] = a03 * inv_l2
+        jac[1, 0] = a01 * inv_l2
+        jac[1, 1] = a11 * inv_l2
+        jac[1, 2] = a12 * inv_l2
+        jac[1, 3] = a13 * inv_l2
+        jac[2, 0] = a02 * inv_l2
+        jac[2, 1] = a12 * inv_l2
+        jac[2, 2] = a22 * inv_l2
+        jac[2, 3] = a23 * inv_l2
+        jac[3, 0] = b30 * inv_l2
+        jac[3, 1] = b31 * inv_l2
+        jac[3, 2] = b32 * inv_l2
+        jac[3, 3] = b33 * inv_l2
     if want_jac:
         jac[3, 3] -= out[4]
     return OK

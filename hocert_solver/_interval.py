@@ -111,11 +111,9 @@ def strip_dual(q, m1, w2, w1, r):
     l0, l1 = strip_multipliers(w2, w1, r)
     pw2 = phi(w2) if math.isfinite(w2) else 0.0
     d = l0 * (q - norm_mass(w2, w1)) + l1 * (m1 - pw2 + phi(w1)) + strip_prob(w2, w1, r)
-    err = (
-        64.0
-        * EPS
-        * (1.0 + abs(l0) + abs(l1) * (1.0 + abs(w1) + (abs(w2) if math.isfinite(w2) else 0.0)))
-    )
+    # Rounding: each term is a multiplier times a difference of O(1) probabilities (or of
+    # densities of size O(M)), each computed to a few ulp.
+    err = 16.0 * EPS * (1.0 + abs(l0) * (1.0 + q) + abs(l1) * (abs(m1) + pw2 + phi(w1)))
     return d - err
 
 

@@ -2,8 +2,7 @@
 
 ``phi`` and ``Phi`` are the pdf and cdf, ``norm_sf`` the upper tail, ``norm_ppf`` / ``norm_isf``
 the quantile functions (a rational first guess polished by Halley steps on ``erfc``, so that
-they are as accurate as ``Phi`` itself and the kernels stay cacheable), ``psi`` the
-expected positive part E[(Z - s)_+] that appears in the dual of Theorem 3, and ``expm1_minus_x``
+they are as accurate as ``Phi`` itself and the kernels stay cacheable), and ``expm1_minus_x``
 (e^v - 1 - v) which keeps the small-radius terms accurate (docs/math.md, "numerics").
 """
 
@@ -145,11 +144,3 @@ def expm1_minus_x(v):
     if abs(v) < 1e-2:
         return v * v * (0.5 + v * (1.0 / 6.0 + v * (1.0 / 24.0 + v * (1.0 / 120.0 + v / 720.0))))
     return math.expm1(v) - v
-
-
-@njit(cache=True)
-def psi(s):
-    """E[(Z - s)_+] = phi(s) - s (1 - Phi(s)), Z standard normal."""
-    if s > 30.0:
-        return 0.0
-    return phi(s) - s * norm_sf(s)

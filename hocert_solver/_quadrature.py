@@ -31,8 +31,8 @@ U_CF = 8.5
 # The integrals are truncated to [-X_TAIL, max(r, 0) + X_TAIL]; mass outside is < 2e-19.
 X_TAIL = 9.0
 # Upper bound on the error of the closed-form pieces and of the truncation, per unit of the
-# multipliers (see dual_error_floor in _integrals.py): Phi(-8.5) < 1e-17, phi(8.5) < 6e-17.
-CLOSED_FORM_ERROR = 2e-16
+# multipliers (see dual_error_floor in _integrals.py).
+CLOSED_FORM_ERROR = 2e-16  # Phi(-8.48) < 2e-17, phi(8.48) < 6e-17
 MAX_BREAKS = 2 * len(LEVELS) + 2
 MAX_PANELS = 160
 
@@ -51,31 +51,38 @@ def s_slope(x, k1, r):
     return k1 - r * math.expm1(r * x - 0.5 * r * r)
 
 
+# Level crossings are located to |u - L| <= U_TOL: they only delimit panels. The closed-form
+# pieces then still have |u| >= U_CF - U_TOL, which CLOSED_FORM_ERROR accounts for.
+U_TOL = 0.02
+
+
 @njit(cache=True)
-def _level_crossing(c, a, b, k0, k1, r, increasing):
-    """x in [a, b] with s(x) = c, s monotone there (safeguarded Newton, tolerance ~1e-10)."""
-    lo = a
-    hi = b
-    x = 0.5 * (a + b)
+def _crossing(c, x0, lo, hi, k0, k1, r, tol):
+    """x in [lo, hi] with |s(x) - c| <= tol, by Newton from x0 with a bisection safeguard.
+
+    s is concave and monotone on [lo, hi] with s - c changing sign there, so Newton from inside
+    the superlevel set overshoots once and then converges monotonically from outside.
+    """
+    half_r2 = 0.5 * r * r
+    x = x0
+    increasing = s_slope(0.5 * (lo + hi), k1, r) > 0.0
     for _ in range(60):
-        f = s_value(x, k0, k1, r) - c
-        if not increasing:
-            f = -f
-        if f > 0.0:
+        v = r * x - half_r2
+        em1 = math.expm1(v)
+        f = k0 + k1 * x - expm1_minus_x(v) - c
+        if abs(f) <= tol:
+            return x
+        inside = f > 0.0
+        if inside == increasing:
             hi = x
         else:
             lo = x
-        if hi - lo < 1e-10 * (1.0 + abs(x)):
-            break
-        d = s_slope(x, k1, r)
-        if not increasing:
-            d = -d
-        xn = x - f / d if d > 0.0 else 0.5 * (lo + hi)
+        d = k1 - r * em1
+        xn = x - f / d if d != 0.0 else 0.5 * (lo + hi)
         if not (lo < xn < hi) or not math.isfinite(xn):
             xn = 0.5 * (lo + hi)
-        if abs(xn - x) < 1e-11 * (1.0 + abs(x)):
-            x = xn
-            break
+        if hi - lo <= 1e-14 * (1.0 + abs(x)):
+            return xn
         x = xn
     return x
 
@@ -85,12 +92,12 @@ def breakpoints(k0, k1, l2, r, out):
     """Fill ``out`` with the sorted panel breakpoints; return their number.
 
     ``out[0]`` is -X_TAIL and the last one max(r, 0) + X_TAIL; in between, the crossings of
-    the u-levels on the increasing (left) and decreasing (right) branch of s.
+    the u-levels on the increasing (left) and decreasing (right) branch of s, found from the
+    top level down so that each search starts next to its answer.
     """
     x_lo = -X_TAIL
     x_hi = max(r, 0.0) + X_TAIL
-    l1_over_r = k1 / r + 1.0  # l1 / r
-    if l1_over_r > 0.0:
+    if k1 / r + 1.0 > 0.0:  # l1 > 0: s has an interior maximum
         xm = (math.log1p(k1 / r) + 0.5 * r * r) / r
         xm = min(max(xm, x_lo), x_hi)
     else:
@@ -98,27 +105,51 @@ def breakpoints(k0, k1, l2, r, out):
     s_max = s_value(xm, k0, k1, r)
     s_lo = s_value(x_lo, k0, k1, r)
     s_hi = s_value(x_hi, k0, k1, r)
+    tol = U_TOL * l2
+    nlev = LEVELS.shape[0]
+    top = nlev - 1
+    while top >= 0 and LEVELS[top] * l2 >= s_max:
+        top -= 1
+    # Left branch, from the top level down (x decreasing); stored in reverse afterwards.
+    left = np.empty(nlev)
+    nleft = 0
+    x = xm
+    for i in range(top, -1, -1):
+        c = LEVELS[i] * l2
+        if s_lo >= c:
+            break
+        if nleft == 0:
+            # First guess: drop along the linear part, s ~ s_max + l1 (x - xm).
+            l1 = k1 + r
+            x = xm - (s_max - c) / l1 if l1 > 0.0 else x_lo
+            x = max(x, x_lo)
+        x = _crossing(c, x, x_lo, xm, k0, k1, r, tol)
+        left[nleft] = x
+        nleft += 1
     n = 0
     out[n] = x_lo
     n += 1
-    nlev = LEVELS.shape[0]
-    for i in range(nlev):
-        c = LEVELS[i] * l2
-        if s_max <= c:
-            break
-        if s_lo >= c:
-            continue
-        out[n] = _level_crossing(c, x_lo, xm, k0, k1, r, True)
+    for i in range(nleft - 1, -1, -1):
+        out[n] = left[i]
         n += 1
-    for i in range(nlev - 1, -1, -1):
+    # Right branch, from the top level down (x increasing).
+    x = xm
+    first = True
+    for i in range(top, -1, -1):
         c = LEVELS[i] * l2
-        if s_max <= c or s_hi >= c:
-            continue
-        out[n] = _level_crossing(c, xm, x_hi, k0, k1, r, False)
+        if s_hi >= c:
+            break
+        if first:
+            # First guess: the exponential part dominates, w(x) ~ l0 + l1 xm - c.
+            arg = s_max - c + math.exp(r * xm - 0.5 * r * r)
+            x = (math.log(arg) + 0.5 * r * r) / r if arg > 0.0 else x_hi
+            x = min(max(x, xm), x_hi)
+            first = False
+        x = _crossing(c, x, xm, x_hi, k0, k1, r, tol)
+        out[n] = x
         n += 1
     out[n] = x_hi
     n += 1
-    # Newton tolerances can leave neighbours a hair out of order; panels must not overlap.
     for i in range(1, n):
         if out[i] < out[i - 1]:
             out[i] = out[i - 1]

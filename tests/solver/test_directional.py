@@ -1,0 +1,228 @@
+"""directional_radius / cohen_radius: worked values, edge cases, validation, broadcasting."""
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from scipy import stats
+
+from hocert_solver import (
+    ABSTAIN,
+    CONVERGED,
+    FALLBACK,
+    INVALID,
+    PROJECTED,
+    RadiusResult,
+    cohen_radius,
+    directional_radius,
+    max_gradient_norm,
+)
+
+# docs/math.md, "worked values": an independent high-precision solver, inequality semantics.
+WORKED = [
+    (0.75, 0.0, 0.0, 1.121391027103),
+    (0.75, -0.5, 0.3, 0.865982324162),
+    (0.97, 0.2, 0.5, 2.363481589859),
+    (0.97, -0.9, 0.3, 1.954494174199),
+    (0.97, -0.6, 0.7, 2.232838824713),
+    (0.9995, -0.3, 0.2, 3.419356317886),
+    (0.8, 0.0, 1e-7, 1.268034031602),
+    (0.999999, -0.99, 0.0, 4.754364305493),
+    (0.97, -1.0, 0.0, 1.880793608151),
+]
+
+
+@pytest.mark.parametrize(("q", "a", "b", "expected"), WORKED)
+def test_worked_values(q, a, b, expected):
+    big_m = max_gradient_norm(q)
+    res = directional_radius(q, a * big_m, b * big_m)
+    assert res.status == CONVERGED
+    assert res.success
+    # Sound (never above) and accurate to far better than the 1e-6 requirement.
+    assert res.radius <= expected + 1e-12
+    assert res.radius == pytest.approx(expected, rel=1e-8)
+
+
+def test_inequality_semantics_not_equality():
+    # With equality constraints the (0.97, -0.6, 0.7) case would give 2.239197656917.
+    big_m = max_gradient_norm(0.97)
+    assert directional_radius(0.97, -0.6 * big_m, 0.7 * big_m).radius < 2.2329
+
+
+def test_vectorised_matches_scalar_calls():
+    q = np.array([0.6, 0.75, 0.97, 0.9995])
+    big_m = max_gradient_norm(q)
+    a = np.array([0.3, -0.5, -0.6, -0.3])
+    b = np.array([0.5, 0.3, 0.7, 0.2])
+    vec = directional_radius(q, a * big_m, b * big_m)
+    for i in range(q.size):
+        one = directional_radius(q[i], a[i] * big_m[i], b[i] * big_m[i])
+        assert np.ndim(one.radius) == 0
+        assert float(one.radius) == vec.radius[i]
+        assert int(one.status) == vec.status[i]
+
+
+def test_broadcasting_shapes():
+    res = directional_radius(np.array([[0.7], [0.9]]), np.array([-0.1, 0.0, 0.05]), 0.0)
+    assert res.radius.shape == (2, 3)
+    assert res.status.shape == (2, 3)
+    assert res.success.shape == (2, 3)
+    assert res.radius.dtype == np.float64
+
+
+def test_shape_mismatch_is_a_clear_error():
+    with pytest.raises(ValueError, match="do not broadcast"):
+        directional_radius(np.ones(3) * 0.9, np.zeros(2), 0.0)
+
+
+@pytest.mark.parametrize(
+    ("q", "m1", "m2", "match"),
+    [
+        (np.nan, 0.0, 0.0, "q must lie"),
+        (1.2, 0.0, 0.0, "q must lie"),
+        (-0.1, 0.0, 0.0, "q must lie"),
+        (0.9, np.nan, 0.0, "m1"),
+        (0.9, np.inf, 0.0, "m1"),
+        (0.9, 0.0, -0.01, "m2"),
+        (0.9, 0.0, np.inf, "m2"),
+    ],
+)
+def test_bad_input_raises(q, m1, m2, match):
+    with pytest.raises(ValueError, match=match):
+        directional_radius(q, m1, m2)
+
+
+def test_bad_input_as_status():
+    res = directional_radius([np.nan, 0.9, 0.9], [0.0, 0.0, 0.0], [0.0, -1.0, 0.0], on_invalid="nan")
+    assert np.isnan(res.radius[0]) and np.isnan(res.radius[1])
+    assert list(res.status) == [INVALID, INVALID, CONVERGED]
+    assert list(res.success) == [False, False, True]
+
+
+def test_wrong_dtypes_are_rejected():
+    with pytest.raises(TypeError):
+        directional_radius("0.9", 0.0, 0.0)
+    with pytest.raises(TypeError):
+        directional_radius(np.array([0.9 + 0j]), 0.0, 0.0)
+    with pytest.raises(ValueError, match="on_invalid"):
+        directional_radius(0.9, 0.0, 0.0, on_invalid="ignore")
+
+
+def test_integer_and_float32_inputs_are_accepted():
+    r32 = directional_radius(np.float32(0.75), np.float32(0.0), np.float32(0.0)).radius
+    assert r32 == pytest.approx(directional_radius(float(np.float32(0.75)), 0.0, 0.0).radius)
+    assert directional_radius(1, 0, 0).radius == np.inf
+
+
+def test_abstain_and_certain():
+    res = directional_radius([0.3, 0.5, 1.0], 0.0, 0.0)
+    assert list(res.radius[:2]) == [0.0, 0.0]
+    assert list(res.status[:2]) == [ABSTAIN, ABSTAIN]
+    assert res.radius[2] == np.inf
+
+
+def test_cohen_corner_is_exact():
+    for q in [0.51, 0.75, 0.97, 0.999999, 1 - 1e-7]:
+        big_m = max_gradient_norm(q)
+        res = directional_radius(q, -big_m, 0.0)
+        assert res.radius == pytest.approx(stats.norm.ppf(q), rel=1e-12)
+        assert res.radius <= stats.norm.ppf(q)
+        # Lower bounds below -M(q) carry no information: same radius.
+        assert directional_radius(q, -5 * big_m, 0.0).radius == res.radius
+
+
+def test_unbounded_cases():
+    q = 0.8
+    big_m = max_gradient_norm(q)
+    assert directional_radius(q, big_m, 0.0).radius == np.inf  # m1 = M: half-space along v
+    res = directional_radius(q, 0.0, big_m)  # m2 = M: half-space across v, p(r) = q forever
+    assert res.radius == np.inf
+
+
+def test_infeasible_input_is_projected_and_flagged():
+    q = 0.9
+    big_m = max_gradient_norm(q)
+    res = directional_radius(q, 0.8 * big_m, 0.8 * big_m)
+    assert res.status == PROJECTED
+    # Projection shrinks both bounds, never raising the radius of any feasible point above it.
+    res = directional_radius(q, -0.5 * big_m, 1.5 * big_m)
+    assert res.status == PROJECTED
+
+
+def test_never_below_cohen_and_status_codes_documented():
+    rng = np.random.default_rng(1)
+    q = rng.uniform(0.51, 0.9999, 300)
+    big_m = max_gradient_norm(q)
+    ang = rng.uniform(0, np.pi, 300)
+    rho = np.sqrt(rng.uniform(0, 0.98, 300))
+    res = directional_radius(q, rho * np.cos(ang) * big_m, rho * np.sin(ang) * big_m)
+    assert np.all(res.radius >= cohen_radius(q) - 1e-12)
+    assert set(np.unique(res.status)) <= {CONVERGED, FALLBACK}
+    assert isinstance(res, RadiusResult)
+    assert "RadiusResult(" in repr(res)
+
+
+def test_cohen_radius():
+    np.testing.assert_allclose(cohen_radius([0.2, 0.5, 0.75, 0.97]), [0, 0, 0.6744897501960817, 1.8807936081512509])
+    assert cohen_radius(1.0) == np.inf
+    with pytest.raises(ValueError, match="q must lie"):
+        cohen_radius([0.9, np.nan])
+    assert np.isnan(cohen_radius([0.9, 2.0], on_invalid="nan")[1])
+
+
+def test_continuity_as_m2_goes_to_zero():
+    for q, a in [(0.8, 0.0), (0.97, -0.5), (0.6, 0.4), (0.9995, -0.9)]:
+        big_m = max_gradient_norm(q)
+        r0 = directional_radius(q, a * big_m, 0.0).radius
+        for b in [1e-9, 1e-6, 1e-5, 1e-4]:
+            rb = directional_radius(q, a * big_m, b * big_m).radius
+            assert r0 <= rb <= r0 + 1e-6 * max(1.0, r0) + 10 * b
+
+
+def _feasible(q, a, b):
+    return max(a, 0.0) ** 2 + b * b <= 0.97
+
+
+PROPERTY_SETTINGS = settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.filter_too_much]
+)
+qs = st.floats(0.5 + 1e-4, 1 - 1e-6)
+ab = st.floats(-1.0, 0.95)
+bs = st.floats(0.0, 0.95)
+steps = st.floats(1e-3, 0.05)
+
+
+@PROPERTY_SETTINGS
+@given(qs, ab, bs, steps)
+def test_monotone_in_m1(q, a, b, step):
+    if not (_feasible(q, a, b) and _feasible(q, a + step, b)):
+        return
+    big_m = max_gradient_norm(q)
+    r_lo = directional_radius(q, a * big_m, b * big_m).radius
+    r_hi = directional_radius(q, (a + step) * big_m, b * big_m).radius
+    assert r_hi >= r_lo - 1e-7 * max(1.0, r_lo)
+
+
+@PROPERTY_SETTINGS
+@given(qs, ab, bs, steps)
+def test_monotone_in_m2(q, a, b, step):
+    if not (_feasible(q, a, b) and _feasible(q, a, b + step)):
+        return
+    big_m = max_gradient_norm(q)
+    r_lo = directional_radius(q, a * big_m, b * big_m).radius
+    r_hi = directional_radius(q, a * big_m, (b + step) * big_m).radius
+    assert r_hi >= r_lo - 1e-7 * max(1.0, r_lo)
+
+
+@PROPERTY_SETTINGS
+@given(qs, ab, bs, st.floats(1e-6, 1e-3))
+def test_monotone_in_q_at_fixed_gradient_bounds(q, a, b, dq):
+    q2 = min(q + dq, 1 - 1e-7)
+    big_m = max_gradient_norm(q)
+    m1, m2 = a * big_m, b * big_m
+    big_m2 = max_gradient_norm(q2)
+    if not (_feasible(q, a, b) and _feasible(q2, m1 / big_m2, m2 / big_m2)):
+        return
+    r_lo = directional_radius(q, m1, m2).radius
+    r_hi = directional_radius(q2, m1, m2).radius
+    assert r_hi >= r_lo - 1e-7 * max(1.0, r_lo)

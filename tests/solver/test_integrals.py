@@ -1,0 +1,115 @@
+"""Panel quadrature of the Theorem 3 integrals against SciPy's adaptive quadrature."""
+
+import itertools
+
+import numpy as np
+import pytest
+from scipy import integrate, stats
+
+from hocert_solver._integrals import certified_dual, dual_value, integrals, residuals
+from hocert_solver._normal import expm1_minus_x
+
+THETAS = [
+    (0.1, 0.2, 0.3, 1.0),  # moderate everything
+    (0.5, 1.0, 1e-3, 2.0),  # sharp transitions (small l2)
+    (2.0, -3.0, 5.0, 3.0),  # l1 = 0 (k1 = -r), wide transition
+    (1e-4, 1e-3, 1e-5, 0.02),  # small radius: q near 1/2
+    (3.0, 2.0, 0.05, 4.5),  # large radius
+]
+
+
+def _reference(k0, k1, l2, r):
+    def u(x):
+        v = r * x - r * r / 2
+        return (k0 + k1 * x - (np.expm1(v) - v)) / l2
+
+    fns = [
+        lambda x: stats.norm.sf(u(x)),
+        lambda x: x * stats.norm.sf(u(x)),
+        lambda x: stats.norm.pdf(u(x)),
+        lambda x: np.expm1(r * x - r * r / 2) * stats.norm.sf(u(x)),
+        lambda x: (x - r) * np.exp(r * x - r * r / 2) * stats.norm.sf(u(x)),
+    ]
+    pts = np.linspace(-12, r + 12, 300)
+    out = []
+    for f in fns:
+        total = 0.0
+        for a, b in itertools.pairwise(pts):
+            val, _ = integrate.quad(
+                lambda x, f=f: f(x) * stats.norm.pdf(x), a, b, epsabs=1e-17, epsrel=1e-13
+            )
+            total += val
+        out.append(total)
+    return np.array(out)
+
+
+@pytest.mark.parametrize("theta", THETAS)
+def test_integrals_match_adaptive_quadrature(theta):
+    ref = _reference(*theta)
+    for rule, tol in [(0, 2e-9), (1, 1e-13)]:
+        out = np.empty(5)
+        integrals(*theta, rule, False, out, np.empty((4, 4)))
+        np.testing.assert_allclose(out, ref, rtol=0, atol=tol)
+
+
+@pytest.mark.parametrize("theta", THETAS)
+def test_jacobian_matches_finite_differences(theta):
+    q, m1, m2 = 0.8, -0.1, 0.1
+
+    def f(th):
+        out = np.empty(5)
+        integrals(*th, 0, False, out, np.empty((4, 4)))
+        res = np.empty(4)
+        residuals(out, q, m1, m2, res)
+        return res
+
+    th = np.array(theta)
+    out = np.empty(5)
+    jac = np.empty((4, 4))
+    integrals(*th, 0, True, out, jac)
+    fd = np.empty((4, 4))
+    for k in range(4):
+        e = np.zeros(4)
+        e[k] = 1e-6 * max(1.0, abs(th[k]))
+        if k == 2:
+            e[k] = 1e-3 * th[2]
+        fd[:, k] = (f(th + e) - f(th - e)) / (2 * e[k])
+    np.testing.assert_allclose(jac, fd, rtol=2e-4, atol=1e-6 * np.abs(jac).max())
+
+
+def test_dual_value_is_the_lagrangian_and_below_p():
+    # For any lam >= 0, D(lam; r) <= p(r); at lam = 0, D = 0 (trivially). Direct evaluation of
+    # D = l0 q + l1 m1 + l2 m2 - E[l2 psi(t / l2)] by quad agrees with the identity we use.
+    k0, k1, l2, r = 0.3, 0.4, 0.2, 1.2
+    q, m1, m2 = 0.8, -0.05, 0.12
+    l0, l1 = k0 + 1 - r * r / 2, k1 + r
+    tmp = np.empty(5)
+    res = np.empty(4)
+    ours = dual_value(k0, k1, l2, r, q, m1, m2, 1, tmp, res)
+
+    def integrand(x):
+        t = np.exp(r * x - r * r / 2) - l0 - l1 * x
+        s = t / l2
+        psi = stats.norm.pdf(s) - s * stats.norm.sf(s)
+        return l2 * psi * stats.norm.pdf(x)
+
+    expect, _ = integrate.quad(integrand, -12, r + 12, limit=400, epsabs=1e-15)
+    direct = l0 * q + l1 * m1 + l2 * m2 - expect
+    assert ours == pytest.approx(direct, abs=1e-12)
+    assert certified_dual(k0, k1, l2, r, q, m1, m2) <= ours
+
+
+def test_certified_dual_rejects_negative_multipliers():
+    # l1 = k1 + r < 0 is not a valid dual point: no certificate.
+    assert certified_dual(0.1, -2.0, 0.3, 1.0, 0.8, -0.1, 0.1) == -np.inf
+    assert certified_dual(0.1, 0.2, 0.0, 1.0, 0.8, -0.1, 0.1) == -np.inf
+
+
+def test_expm1_form_keeps_small_radius_digits():
+    # s(x) = l0 + l1 x - w(x) computed in the k-form must match the direct form to full relative
+    # precision of the small quantities when r ~ 1e-4.
+    r = 1e-4
+    x = 0.7
+    k0, k1 = 3e-9, -2e-9
+    direct_small = k0 + k1 * x - (np.expm1(r * x - r * r / 2) - (r * x - r * r / 2))
+    assert k0 + k1 * x - expm1_minus_x(r * x - r * r / 2) == pytest.approx(direct_small, rel=1e-9)

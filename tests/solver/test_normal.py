@@ -1,0 +1,41 @@
+"""The Numba normal-distribution primitives agree with SciPy to a few ulp."""
+
+import numpy as np
+import pytest
+from scipy import special, stats
+
+from hocert_solver import _normal
+
+
+def test_ppf_matches_scipy_over_the_whole_range():
+    ps = np.concatenate(
+        [np.logspace(-300, -1, 600), np.linspace(0.01, 0.99, 501), 1 - np.logspace(-16, -1, 100)]
+    )
+    ours = np.array([_normal.norm_ppf(p) for p in ps])
+    ref = special.ndtri(ps)
+    assert np.max(np.abs(ours - ref) / np.maximum(1.0, np.abs(ref))) < 4e-15
+
+
+def test_isf_keeps_tiny_tails():
+    for p in [1e-300, 1e-100, 1e-20, 1e-7, 0.3]:
+        assert _normal.norm_isf(p) == pytest.approx(stats.norm.isf(p), rel=1e-14)
+
+
+def test_ppf_edges():
+    assert _normal.norm_ppf(0.0) == -np.inf
+    assert _normal.norm_ppf(1.0) == np.inf
+    assert np.isnan(_normal.norm_ppf(1.5))
+
+
+@pytest.mark.parametrize(("a", "b"), [(-1.0, 2.0), (5.0, 6.0), (-40.0, -8.0), (8.0, np.inf)])
+def test_mass_is_accurate_in_both_tails(a, b):
+    ref = stats.norm.cdf(b) - stats.norm.cdf(a) if a <= 0 else stats.norm.sf(a) - stats.norm.sf(b)
+    assert _normal.norm_mass(a, b) == pytest.approx(ref, rel=1e-13)
+
+
+def test_expm1_minus_x_small_and_large():
+    mpmath = pytest.importorskip("mpmath")
+    mpmath.mp.dps = 40
+    for v in [1e-9, -3e-4, 5e-3, -0.009, 0.02, 1.5, -4.0]:
+        exact = float(mpmath.expm1(mpmath.mpf(v)) - mpmath.mpf(v))
+        assert _normal.expm1_minus_x(v) == pytest.approx(exact, rel=1e-13)
