@@ -126,7 +126,9 @@ def certified_strip_radius(q, m1):
     """
     w2, w1 = strip(q, m1)
     r = strip_radius(w2, w1)
-    if r == math.inf:
+    if r == math.inf or w2 == -math.inf:
+        # m1 >= M(q): unbounded; m1 <= -M(q): Cohen's radius Phi^{-1}(q), the exact optimum of
+        # the q-constraint alone (its Neyman-Pearson set is a half-space).
         return r, w2, w1
     delta = 1e-13 * (1.0 + r)
     for _ in range(30):
