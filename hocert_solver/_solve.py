@@ -190,15 +190,50 @@ def _strip_start(q, m1, m2, w2, w1, r0, theta):
 
 
 @njit(cache=True)
+def _m1_slack(theta, q, m1, m2, scale):
+    """With l1 = 0 the m1 constraint must hold as an inequality: E[X Phi(u)] >= m1."""
+    integ = np.empty(5)
+    res = np.empty(4)
+    if integrals(theta[0], theta[1], theta[2], theta[3], 0, False, integ, np.empty((4, 4))) != OK:
+        return False
+    residuals(integ, q, m1, m2, res)
+    return res[1] >= -10.0 * NEWTON_TOL * scale[1]
+
+
+@njit(cache=True)
 def _solve_modes(theta, q, m1, m2, scale):
-    """Newton with the c1 < 0 clause; returns (converged, l1_zero, iterations)."""
-    ok, nit = _newton(theta, q, m1, m2, scale, False, MAX_NEWTON)
-    if not ok:
-        return False, False, nit
-    if theta[1] + theta[3] >= 0.0:
-        return True, False, nit
-    ok, n2 = _newton(theta, q, m1, m2, scale, True, MAX_NEWTON)
-    return ok, True, nit + n2
+    """Newton with the c1 < 0 clause of Theorem 3; returns (converged, l1_zero, iterations).
+
+    Both active sets are tried, the more likely one first (l1 = 0 when the start has l1 = 0):
+    the full system (4), (5a), (5b) with l1 >= 0 at the solution, or l1 = 0 without (5b) and
+    E[X Phi(u)] >= m1 at the solution (the m1 constraint slack).
+    """
+    start = theta.copy()
+    trial = np.empty(4)
+    total = 0
+    zero_first = start[1] + start[3] <= 0.0
+    for attempt in range(2):
+        l1_zero = zero_first if attempt == 0 else not zero_first
+        trial[:] = start
+        ok, nit = _newton(trial, q, m1, m2, scale, l1_zero, MAX_NEWTON)
+        total += nit
+        if not ok:
+            continue
+        if l1_zero:
+            if _m1_slack(trial, q, m1, m2, scale):
+                theta[:] = trial
+                return True, True, total
+            continue
+        if trial[1] + trial[3] >= 0.0:
+            theta[:] = trial
+            return True, False, total
+        # Equality solution has c1 < 0: fix l1 = 0 from there.
+        ok, nit = _newton(trial, q, m1, m2, scale, True, MAX_NEWTON)
+        total += nit
+        if ok and _m1_slack(trial, q, m1, m2, scale):
+            theta[:] = trial
+            return True, True, total
+    return False, False, total
 
 
 @njit(cache=True)

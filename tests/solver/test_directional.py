@@ -93,8 +93,11 @@ def test_bad_input_raises(q, m1, m2, match):
 
 
 def test_bad_input_as_status():
-    res = directional_radius([np.nan, 0.9, 0.9], [0.0, 0.0, 0.0], [0.0, -1.0, 0.0], on_invalid="nan")
-    assert np.isnan(res.radius[0]) and np.isnan(res.radius[1])
+    res = directional_radius(
+        [np.nan, 0.9, 0.9], [0.0, 0.0, 0.0], [0.0, -1.0, 0.0], on_invalid="nan"
+    )
+    assert np.isnan(res.radius[0])
+    assert np.isnan(res.radius[1])
     assert list(res.status) == [INVALID, INVALID, CONVERGED]
     assert list(res.success) == [False, False, True]
 
@@ -163,7 +166,9 @@ def test_never_below_cohen_and_status_codes_documented():
 
 
 def test_cohen_radius():
-    np.testing.assert_allclose(cohen_radius([0.2, 0.5, 0.75, 0.97]), [0, 0, 0.6744897501960817, 1.8807936081512509])
+    np.testing.assert_allclose(
+        cohen_radius([0.2, 0.5, 0.75, 0.97]), [0, 0, 0.6744897501960817, 1.8807936081512509]
+    )
     assert cohen_radius(1.0) == np.inf
     with pytest.raises(ValueError, match="q must lie"):
         cohen_radius([0.9, np.nan])
@@ -226,3 +231,15 @@ def test_monotone_in_q_at_fixed_gradient_bounds(q, a, b, dq):
     r_lo = directional_radius(q, m1, m2).radius
     r_hi = directional_radius(q2, m1, m2).radius
     assert r_hi >= r_lo - 1e-7 * max(1.0, r_lo)
+
+
+@pytest.mark.parametrize("q", [0.6, 0.9, 0.999])
+@pytest.mark.parametrize("a", [-1.0, -0.5, -0.1])
+def test_slack_m1_with_large_m2_converges(q, a):
+    # l1 = 0 active (c1 < 0 clause) with m2 near its maximum: the m1 bound is slack and the
+    # radius does not depend on it; all three a-values must agree and converge.
+    big_m = max_gradient_norm(q)
+    res = directional_radius(q, a * big_m, 0.99 * big_m)
+    ref = directional_radius(q, -big_m, 0.99 * big_m)
+    assert res.status == CONVERGED
+    assert res.radius == pytest.approx(ref.radius, rel=1e-7)
