@@ -245,4 +245,4 @@ def test_slack_m1_with_large_m2_converges(q, a):
     if a <= -0.5:
         assert res.radius == pytest.approx(ref.radius, rel=1e-7)
     else:  # here the m1 bound is active and adds a little
-        assert res.radius >= ref.radius
+        assert res.radius >= ref.radius * (1 - 1e-9)
