@@ -291,11 +291,11 @@ def _certify(theta, q, m1, m2, l1_zero):
     slope = integ[4]  # -dD/dr at fixed lam (envelope theorem)
     if not (slope > 0.0):
         return 0.0
-    # D(lam; r*) with the solve's own rule; 1/2 - D is what Newton left over. The extra 2e-10
-    # relative step covers the quadrature error in nearly every case at once, and costs far
-    # less than the 1e-6 accuracy budget.
+    # D(lam; r*) with the solve's own rule; 1/2 - D is what Newton left over. The extra relative
+    # step of 2e-10 covers the quadrature error in nearly every case at once, and costs far less
+    # than the 1e-6 accuracy budget.
     d_star = (res[3] + 0.5) - l0 * res[0] - l1 * res[1] - l2 * res[2]
-    delta = 2e-10 * (1.0 + rs) + max(0.0, 0.5 - d_star) / slope
+    delta = 2e-10 * rs + 1e-15 + max(0.0, 0.5 - d_star) / slope
     for _ in range(8):
         rw = rs - delta
         if rw <= 0.0:
@@ -349,7 +349,7 @@ def solve_one(q, a, b):
         rw = _certify(theta, q, m1, m2, l1_zero)
         if rw > r_strip:
             return rw, CONVERGED, nit
-        if theta[3] <= r_strip + 1e-10 * max(1.0, r_strip):
+        if theta[3] <= r_strip + 1e-9 * max(1.0, r_strip):
             # The first-order gain is below the witness step-back: the strip radius is exact
             # to within the solver tolerance.
             return r_strip, CONVERGED, nit
