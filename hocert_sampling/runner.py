@@ -1,0 +1,258 @@
+"""Certify a data set input by input, locally or as tasks on a Dask cluster (``hocert certify``).
+
+Every input ``idx`` is certified with its own noise generator, seeded from the run's seed and
+``idx`` (:func:`input_seed`). A row therefore depends only on the run parameters and ``idx``, not
+on which inputs ran before it, on which worker, or in which order: a resumed or distributed run
+writes the same rows as an uninterrupted local one (except the ``time`` column).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Generator, Iterable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .models import LabelModel, as_label_model
+from .smoothing import Certificate, SmoothedClassifier
+
+__all__ = [
+    "CertifyParams",
+    "certify_row",
+    "certify_task",
+    "input_seed",
+    "result_columns",
+    "run_dask",
+    "run_local",
+]
+
+BASE_COLUMNS = (
+    "idx",
+    "label",
+    "predict",
+    "p_a_lower",
+    "radius_cohen",
+    "radius_l2",
+    "radius_l1",
+    "radius_linf",
+)
+
+
+@dataclass(frozen=True)
+class CertifyParams:
+    """The parameters that determine the rows of a certify run (see ``hocert certify --help``).
+
+    Attributes
+    ----------
+    sigma : float
+        Noise level, in input units.
+    n0, n : int
+        Selection and estimation samples per input.
+    alpha : float
+        Failure probability of each radius.
+    batch : int
+        Noise samples per model call.
+    subspaces : str or None
+        ``"channels"`` or None (see :func:`hocert_sampling.smoothing.resolve_subspaces`).
+    seed : int
+        Run seed; input ``idx`` uses :func:`input_seed` ``(seed, idx)``.
+    num_classes : int
+        Number of classes of the model.
+    backend : str
+        Resolved array backend name (``"numpy"`` or ``"cupy"``).
+    """
+
+    sigma: float
+    n0: int
+    n: int
+    alpha: float
+    batch: int
+    subspaces: str | None
+    seed: int
+    num_classes: int
+    backend: str
+
+    def as_dict(self) -> dict[str, Any]:
+        """The parameters as a JSON-serialisable dict."""
+        return asdict(self)
+
+
+def result_columns(subspace_names: Sequence[str]) -> list[str]:
+    """TSV columns: idx, label, predict, p_a_lower, the radii, one per subspace, correct, time."""
+    return [*BASE_COLUMNS, *(f"radius_{name}" for name in subspace_names), "correct", "time"]
+
+
+def input_seed(seed: int, idx: int) -> int:
+    """The noise seed of input ``idx`` in a run with seed ``seed`` (independent streams)."""
+    state = np.random.SeedSequence([int(seed), int(idx)]).generate_state(2, dtype=np.uint32)
+    return int(state[0]) << 32 | int(state[1])
+
+
+def certify_row(
+    model: LabelModel, params: CertifyParams, idx: int, x: np.ndarray, label: int
+) -> dict[str, Any]:
+    """Certify one input and return its TSV row as a dict (radii in input units).
+
+    Parameters
+    ----------
+    model : LabelModel
+        The base classifier on the backend of ``params``.
+    params : CertifyParams
+        Run parameters.
+    idx : int
+        Index of the input in the data set (seeds its noise).
+    x : ndarray
+        The input, without a batch axis.
+    label : int
+        Its true label.
+
+    Returns
+    -------
+    dict
+        Keys :func:`result_columns`; ``predict`` is -1 when abstaining, ``correct`` is 1 when
+        the prediction equals the label, ``time`` is the wall-clock seconds spent.
+    """
+    start = time.perf_counter()
+    smoothed = SmoothedClassifier(
+        model,
+        params.num_classes,
+        params.sigma,
+        backend=params.backend,
+        seed=input_seed(params.seed, idx),
+    )
+    cert = smoothed.certify(x, params.n0, params.n, params.alpha, params.batch, params.subspaces)
+    return _row(idx, label, cert, time.perf_counter() - start)
+
+
+def _row(idx: int, label: int, cert: Certificate, seconds: float) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "idx": int(idx),
+        "label": int(label),
+        "predict": int(cert.prediction),
+        "p_a_lower": float(cert.p_a_lower),
+        "radius_cohen": float(cert.radius_cohen),
+        "radius_l2": float(cert.radius_l2),
+        "radius_l1": float(cert.radius_l1),
+        "radius_linf": float(cert.radius_linf),
+    }
+    for name, radius in cert.radius_subspace.items():
+        row[f"radius_{name}"] = float(radius)
+    row["correct"] = int(cert.prediction == label)
+    row["time"] = round(seconds, 4)
+    return row
+
+
+def run_local(
+    model: LabelModel,
+    params: CertifyParams,
+    todo: Iterable[int],
+    x: np.ndarray,
+    y: np.ndarray,
+) -> Generator[dict[str, Any], None, None]:
+    """Certify the inputs ``todo`` one after the other, yielding each row when it is done."""
+    for idx in todo:
+        yield certify_row(model, params, idx, x[idx], int(y[idx]))
+
+
+# ---------------------------------------------------------------------------------------------
+# Dask
+# ---------------------------------------------------------------------------------------------
+
+# One model per worker process, keyed by (model digest, num_classes, backend).
+_WORKER_MODELS: dict[tuple[str, int, str], LabelModel] = {}
+_WORKER_LOCK = threading.Lock()
+
+
+def _worker_model(model_bytes: bytes, digest: str, num_classes: int, backend: str) -> LabelModel:
+    """The worker's copy of the ONNX model, loaded once (from a file named by its digest)."""
+    key = (digest, num_classes, backend)
+    with _WORKER_LOCK:
+        if key not in _WORKER_MODELS:
+            path = Path(tempfile.gettempdir()) / f"hocert-model-{digest}.onnx"
+            if not path.is_file() or hashlib.sha256(path.read_bytes()).hexdigest() != digest:
+                tmp = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+                tmp.write_bytes(model_bytes)
+                os.replace(tmp, path)
+            _WORKER_MODELS[key] = as_label_model(str(path), num_classes, backend)
+        return _WORKER_MODELS[key]
+
+
+def certify_task(
+    model_bytes: bytes, digest: str, params: CertifyParams, idx: int, x: np.ndarray, label: int
+) -> dict[str, Any]:
+    """Dask task: certify one input on a worker (the model is cached per worker process)."""
+    model = _worker_model(model_bytes, digest, params.num_classes, params.backend)
+    return certify_row(model, params, idx, x, label)
+
+
+def resolve_backend_name(name: str) -> str:
+    """Dask task: the backend that ``name`` resolves to on the worker that runs it."""
+    from .backend import get_backend
+
+    return get_backend(name).name
+
+
+def run_dask(
+    client: Any,
+    model_path: str | os.PathLike[str],
+    params: CertifyParams,
+    todo: Sequence[int],
+    x: np.ndarray,
+    y: np.ndarray,
+    on_submitted: Callable[[], None] | None = None,
+) -> Generator[dict[str, Any], None, None]:
+    """Certify the inputs ``todo`` as tasks on a Dask cluster, yielding rows as they complete.
+
+    Rows come in completion order, not in idx order. Closing the generator early (an error or
+    Ctrl-C in the caller) cancels the tasks that have not finished.
+
+    Parameters
+    ----------
+    client : distributed.Client
+        A connected client.
+    model_path : path-like
+        The ONNX model; its bytes are broadcast to the workers once.
+    params : CertifyParams
+        Run parameters (``params.backend`` must be usable on every worker).
+    todo : sequence of int
+        Indices to certify.
+    x, y : ndarray
+        Inputs and labels; each task receives only its own input.
+    on_submitted : callable, optional
+        Called once all tasks are submitted.
+    """
+    from distributed import as_completed
+
+    if not todo:
+        return
+    model_bytes = Path(model_path).read_bytes()
+    digest = hashlib.sha256(model_bytes).hexdigest()
+    model_future = client.scatter(model_bytes, broadcast=True, hash=False)
+    futures = [
+        client.submit(
+            certify_task,
+            model_future,
+            digest,
+            params,
+            int(idx),
+            x[idx],
+            int(y[idx]),
+            key=f"hocert-certify-{digest[:12]}-{params.seed}-{int(idx)}-{time.monotonic_ns()}",
+            pure=False,
+        )
+        for idx in todo
+    ]
+    if on_submitted is not None:
+        on_submitted()
+    try:
+        for future in as_completed(futures, loop=client.loop):
+            yield future.result()
+    finally:
+        client.cancel([f for f in futures if not f.done()])
