@@ -840,8 +840,10 @@ def _table_grid(args: argparse.Namespace) -> dict[str, np.ndarray]:
 
     from hocert_solver.table import RadiusTable
 
-    step = 0.05 if args.preset == "default" else 0.025
-    grid = RadiusTable.default_grid(dz=step, da=step, db=step)
+    if args.preset == "default":
+        grid = RadiusTable.default_grid()
+    else:
+        grid = RadiusTable.default_grid(dz=0.0125, da=0.05, db=0.05)
     if args.q_grid is not None:
         grid["q"] = args.q_grid
     if args.z_grid is not None:

@@ -18,6 +18,8 @@ max_gradient_norm
 RadiusResult
     Result object (``radius``, ``status``, ``success``, ``nit``) and the status codes
     ``CONVERGED``, ``ABSTAIN``, ``PROJECTED``, ``FALLBACK``, ``INVALID``.
+RadiusTable
+    Precomputed radius tables (built on Dask) with conservative, vectorised lookups.
 """
 
 from importlib.metadata import PackageNotFoundError, version
@@ -34,6 +36,7 @@ from .directional import (
     directional_radius,
     max_gradient_norm,
 )
+from .table import OUTSIDE, SKIPPED, RadiusTable, TableBuildError, TightnessReport
 from .threat_models import l1_radius, l2_radius, linf_radius, subspace_radius
 
 try:
@@ -46,9 +49,14 @@ __all__ = [
     "CONVERGED",
     "FALLBACK",
     "INVALID",
+    "OUTSIDE",
     "PROJECTED",
+    "SKIPPED",
     "STATUS_NAMES",
     "RadiusResult",
+    "RadiusTable",
+    "TableBuildError",
+    "TightnessReport",
     "__version__",
     "cohen_radius",
     "directional_radius",

@@ -1,0 +1,612 @@
+"""RadiusTable: soundness of lookups, exactness at grid points, domain, save/load, builds."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from scipy import special
+
+from hocert_solver import (
+    ABSTAIN,
+    CONVERGED,
+    FALLBACK,
+    INVALID,
+    PROJECTED,
+    directional_radius,
+    max_gradient_norm,
+)
+from hocert_solver.table import (
+    OUTSIDE,
+    SKIPPED,
+    TABLE_FORMAT_VERSION,
+    RadiusTable,
+    TableBuildError,
+    TightnessReport,
+)
+
+# docs/math.md, "worked values" (independent high-precision solver): R(q, a M, b M).
+WORKED = [
+    (0.75, 0.0, 0.0, 1.121391027103),
+    (0.75, -0.5, 0.3, 0.865982324162),
+    (0.97, 0.2, 0.5, 2.363481589859),
+    (0.97, -0.9, 0.3, 1.954494174199),
+    (0.97, -0.6, 0.7, 2.232838824713),
+    (0.9995, -0.3, 0.2, 3.419356317886),
+    (0.8, 0.0, 1e-7, 1.268034031602),
+    (0.999999, -0.99, 0.0, 4.754364305493),
+    (0.97, -1.0, 0.0, 1.880793608151),
+]
+
+SMALL_GRID = {"z_max": 4.0, "dz": 0.25, "da": 0.125, "db": 0.125}
+
+
+@pytest.fixture(scope="module")
+def table() -> RadiusTable:
+    return RadiusTable.build(**RadiusTable.default_grid(**SMALL_GRID), scheduler="synchronous")
+
+
+def random_feasible(rng: np.random.Generator, n: int, z_hi: float = 4.5):
+    """Queries with z = Phi^{-1}(q) uniform in (0, z_hi] and (a, b) uniform in the disk."""
+    z = rng.uniform(1e-3, z_hi, n)
+    q = special.ndtr(z)
+    a = rng.uniform(-1.0, 1.0, n)
+    b = rng.uniform(0.0, 1.0, n) * np.sqrt(1.0 - np.maximum(a, 0.0) ** 2)
+    big_m = max_gradient_norm(q)
+    return q, a * big_m, b * big_m
+
+
+def reference_corner(tab: RadiusTable, q, m1, m2):
+    """Floor indices by binary search against the solver inputs A = a M_i, B = b M_i."""
+    i = np.searchsorted(tab.q, q, side="right") - 1
+    m1g = tab.big_m[i, None] * tab.a[None, :]
+    m1g[:, tab.a <= -1.0] = -np.inf
+    m2g = tab.big_m[i, None] * tab.b[None, :]
+    j = np.array([np.searchsorted(row, x, side="right") - 1 for row, x in zip(m1g, m1)])
+    k = np.array([np.searchsorted(row, x, side="right") - 1 for row, x in zip(m2g, m2)])
+    return i, j, k, m1g[np.arange(i.size), j], m2g[np.arange(i.size), k]
+
+
+# ------------------------------------------------------------------------------ grids
+
+
+def test_default_grid_is_uniform_in_z_and_covers_the_domain():
+    g = RadiusTable.default_grid()
+    z = special.ndtri(g["q"])
+    assert g["q"][0] == 0.5
+    assert np.allclose(np.diff(z), 0.025, atol=1e-9)
+    assert z[-1] == pytest.approx(5.3)
+    assert g["a"][0] == -1.0
+    assert g["a"][-1] == 1.0
+    assert g["b"][0] == 0.0
+    assert g["b"][-1] == 1.0
+    assert np.allclose(np.diff(g["a"]), 0.1)
+    assert np.allclose(np.diff(g["b"]), 0.1)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"z_max": 0.0}, "z_max"),
+        ({"z_max": 9.0}, "z_max"),
+        ({"dz": 0.0}, "dz"),
+        ({"da": 2.0}, "da"),
+        ({"db": -0.1}, "db"),
+    ],
+)
+def test_default_grid_rejects_bad_steps(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        RadiusTable.default_grid(**kwargs)
+
+
+# ------------------------------------------------------------------------------ soundness
+
+
+def test_lookup_is_below_direct_radius_on_random_feasible_queries(table):
+    rng = np.random.default_rng(20240601)
+    q, m1, m2 = random_feasible(rng, 2000)
+    rep = table.tightness(q, m1, m2)
+    assert isinstance(rep, TightnessReport)
+    assert rep.n_above_direct() == 0
+    conv = rep.direct_status == CONVERGED
+    assert conv.mean() > 0.95
+    tol = 1e-6 * np.maximum(1.0, np.where(np.isfinite(rep.direct), rep.direct, 1.0))
+    assert np.all(rep.lookup[conv] <= rep.direct[conv] + tol[conv])
+    # Feasible queries are never flagged, never outside, never NaN.
+    assert np.all(np.isin(rep.lookup_status, [CONVERGED, FALLBACK, ABSTAIN]))
+    assert np.all(np.isfinite(rep.lookup) | np.isinf(rep.direct))
+    s = rep.summary()
+    assert s["n"] == 2000
+    assert s["n_above_direct"] == 0
+    assert 0.5 < s["median_ratio"] <= 1.0 + 1e-6
+
+
+@pytest.mark.parametrize(("q", "a", "b", "expected"), WORKED)
+def test_lookup_is_below_the_worked_values(table, q, a, b, expected):
+    big_m = max_gradient_norm(q)
+    r = table.lookup(q, a * big_m, b * big_m)
+    assert 0.0 < r <= expected
+
+
+def test_lookup_reads_the_floor_corner_exactly(table):
+    # White-box: the kernel's O(1) indices equal a binary search against the exact solver
+    # inputs, and every corner coordinate is <= the query (the soundness invariant).
+    rng = np.random.default_rng(7)
+    q, m1, m2 = random_feasible(rng, 4000, z_hi=4.4)
+    # Queries exactly at, and one ulp around, grid values.
+    i = rng.integers(1, table.q.size, 600)
+    qq = np.concatenate([table.q[i], np.nextafter(table.q[i], 0.0), np.nextafter(table.q[i], 1)])
+    ja = rng.integers(1, table.a.size, qq.size)
+    kb = rng.integers(0, table.b.size, qq.size)
+    mm = max_gradient_norm(qq)
+    x1 = table.a[ja] * mm
+    x2 = table.b[kb] * mm
+    x1 = np.where(rng.random(qq.size) < 0.5, x1, np.nextafter(x1, -np.inf))
+    x2 = np.where(rng.random(qq.size) < 0.5, x2, np.nextafter(x2, np.inf))
+    q, m1, m2 = np.concatenate([q, qq]), np.concatenate([m1, x1]), np.concatenate([m2, x2])
+    r = table.lookup(q, m1, m2, on_outside="nan")
+    ii, jj, kk, c1, c2 = reference_corner(table, q, m1, m2)
+    assert np.all(table.q[ii] <= q)
+    assert np.all(c1 <= m1)
+    assert np.all(c2 <= m2)
+    np.testing.assert_array_equal(r, table.lookup_values[ii, jj, kk])
+
+
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    z=st.floats(1e-6, 6.0),
+    a=st.floats(-1.5, 1.5),
+    b=st.floats(0.0, 1.5),
+)
+def test_floor_corner_invariant_property(table, z, a, b):
+    q = float(special.ndtr(z))
+    if q <= 0.5:
+        return
+    big_m = float(max_gradient_norm(q))
+    r, s = table.lookup(q, a * big_m, b * big_m, return_status=True)
+    ii, jj, kk, c1, c2 = reference_corner(
+        table, np.array([q]), np.array([a * big_m]), np.array([b * big_m])
+    )
+    assert c1[0] <= a * big_m
+    assert c2[0] <= b * big_m
+    assert table.q[ii[0]] <= q
+    assert r == table.lookup_values[ii[0], jj[0], kk[0]]
+    infeasible = max(a, 0.0) ** 2 + b * b > 1.0 + 1e-9
+    assert (s == PROJECTED) == infeasible or abs(max(a, 0.0) ** 2 + b * b - 1.0) < 1e-8
+
+
+def test_m1_below_minus_m_is_the_a_equals_minus_one_column(table):
+    q = np.array([0.7, 0.9, 0.99])
+    big_m = max_gradient_norm(q)
+    m2 = 0.3 * big_m
+    r_inf = table.lookup(q, -np.inf, m2)
+    np.testing.assert_array_equal(r_inf, table.lookup(q, -5.0, m2))
+    i = np.searchsorted(table.q, q, side="right") - 1
+    np.testing.assert_array_equal(r_inf, table.lookup(q, -table.big_m[i], m2))
+    # -M(q) > -M(q_i) can only do better.
+    assert np.all(table.lookup(q, -big_m, m2) >= r_inf)
+
+
+# ------------------------------------------------------------------------------ exactness
+
+
+def test_exact_at_grid_points(table):
+    nq, na, nb = table.shape
+    i, j, k = np.meshgrid(np.arange(1, nq), np.arange(na), np.arange(nb), indexing="ij")
+    i, j, k = i.ravel(), j.ravel(), k.ravel()
+    solved = table.status[i, j, k] != SKIPPED
+    i, j, k = i[solved], j[solved], k[solved]
+    big_m = table.big_m[i]
+    m1 = np.where(table.a[j] <= -1.0, -np.inf, table.a[j] * big_m)
+    m2 = table.b[k] * big_m
+    r = table.lookup(table.q[i], m1, m2)
+    np.testing.assert_array_equal(r, table.lookup_values[i, j, k])
+    # The stored values are the solver's; lookups return them, or the larger value of a
+    # dominated cell where the solver is not monotone. For CONVERGED cells that is round-off
+    # (the solver's witness step-back); FALLBACK cells can gain more.
+    res = directional_radius(table.q[i], m1, m2)
+    np.testing.assert_array_equal(res.radius, table.values[i, j, k])
+    assert np.all(r >= res.radius)
+    fin = (res.status == CONVERGED) & np.isfinite(r)
+    gain = r[fin] - res.radius[fin]
+    assert np.all(gain <= 1e-9 * np.maximum(1.0, r[fin]))
+
+
+def test_first_row_is_q_one_half_and_abstains(table):
+    assert table.q[0] == 0.5
+    assert np.all(table.status[0][table.status[0] != SKIPPED] == ABSTAIN)
+    q = np.nextafter(table.q[1], 0.0)  # just below the second row: floor to q = 1/2
+    r, s = table.lookup(q, 0.0, 0.1, return_status=True)
+    assert r == 0.0
+    assert s == ABSTAIN
+
+
+# ------------------------------------------------------------------------------ monotonicity
+
+
+def test_monotone_in_m1_and_m2_at_fixed_q(table):
+    rng = np.random.default_rng(3)
+    for q in special.ndtr(rng.uniform(0.1, 4.3, 12)):
+        big_m = max_gradient_norm(q)
+        a = np.linspace(-1.0, 1.0, 301)
+        for b in (0.0, 0.2, 0.55):
+            r = table.lookup(q, a * big_m, b * big_m)
+            assert np.all(np.diff(r) >= 0.0)
+        b = np.linspace(0.0, 1.0, 301)
+        for a0 in (-1.0, -0.3, 0.0, 0.4):
+            r = table.lookup(q, a0 * big_m, b * big_m)
+            assert np.all(np.diff(r) >= 0.0)
+
+
+def test_lookup_values_are_prefix_maxima(table):
+    eff = table.lookup_values
+    np.testing.assert_array_equal(eff, np.maximum.accumulate(eff, axis=1))
+    np.testing.assert_array_equal(eff, np.maximum.accumulate(eff, axis=2))
+    solved = table.status != SKIPPED
+    assert np.all(eff[solved] >= table.values[solved])
+
+
+# ------------------------------------------------------------------------------ domain
+
+
+def test_scalars_in_scalar_out_and_broadcasting(table):
+    r = table.lookup(0.9, -0.05, 0.05)
+    assert np.ndim(r) == 0
+    big_m = max_gradient_norm(0.9)
+    out = table.lookup(0.9, np.linspace(-1, 0, 4)[:, None] * big_m, np.array([0.0, 0.1]))
+    assert out.shape == (4, 2)
+    r2, s2 = table.lookup([[0.4, 0.95]], 0.0, 0.0, return_status=True)
+    assert r2.shape == s2.shape == (1, 2)
+    assert r2[0, 0] == 0.0
+    assert s2[0, 0] == ABSTAIN
+
+
+def test_q_above_the_last_grid_row_uses_it(table):
+    big_m_last = table.big_m[-1]
+    r_last = table.lookup(table.q[-1], -0.2 * big_m_last, 0.1 * big_m_last)
+    for q in (1.0 - 1e-9, 1.0):
+        r, s = table.lookup(q, -0.2 * big_m_last, 0.1 * big_m_last, return_status=True)
+        assert r == r_last
+    assert s == PROJECTED  # at q = 1 every nonzero m2 is infeasible (M(1) = 0)
+
+
+@pytest.fixture(scope="module")
+def narrow_table() -> RadiusTable:
+    q = special.ndtr(np.array([0.5, 1.0, 2.0]))
+    return RadiusTable.build(q, [-0.5, 0.0, 0.5], [0.1, 0.4], scheduler="synchronous")
+
+
+def test_q_below_the_grid_is_refused(narrow_table):
+    q0 = narrow_table.q[0]
+    with pytest.raises(ValueError, match=r"below the table's smallest grid q"):
+        narrow_table.lookup(0.6, 0.0, 0.2)
+    r, s = narrow_table.lookup([0.6, q0, 0.3], 0.0, 0.2, on_outside="nan", return_status=True)
+    assert np.isnan(r[0])
+    assert s[0] == OUTSIDE
+    assert r[1] >= 0.0
+    assert s[1] == CONVERGED
+    assert r[2] == 0.0
+    assert s[2] == ABSTAIN
+
+
+def test_m1_and_m2_below_the_grid_are_refused(narrow_table):
+    q = 0.8
+    big_m = max_gradient_norm(q)
+    with pytest.raises(ValueError, match=r"m1=.* is below the smallest tabulated m1"):
+        narrow_table.lookup(q, -0.9 * big_m, 0.2 * big_m)
+    with pytest.raises(ValueError, match=r"m2=.* is below the smallest tabulated m2"):
+        narrow_table.lookup(q, 0.0, 0.0)
+    with pytest.raises(ValueError, match=r"2 such element\(s\); first at index \(1,\)"):
+        narrow_table.lookup(q, [0.0, -1.0, -1.0], 0.2 * big_m)
+    r = narrow_table.lookup(q, [-0.9 * big_m, 0.0], [0.2 * big_m, 0.0], on_outside="nan")
+    assert np.isnan(r).all()
+
+
+@pytest.mark.parametrize(
+    ("q", "m1", "m2", "match"),
+    [
+        (np.nan, 0.0, 0.0, "q must lie in"),
+        (1.5, 0.0, 0.0, "q must lie in"),
+        (-0.1, 0.0, 0.0, "q must lie in"),
+        (0.9, np.nan, 0.0, "m1 must not be NaN"),
+        (0.9, np.inf, 0.0, "m1 must not be NaN or \\+inf"),
+        (0.9, 0.0, -1e-3, "m2 must be finite and >= 0"),
+        (0.9, 0.0, np.inf, "m2 must be finite and >= 0"),
+        (0.9, 0.0, np.nan, "m2 must be finite and >= 0"),
+    ],
+)
+def test_invalid_inputs(table, q, m1, m2, match):
+    with pytest.raises(ValueError, match=match):
+        table.lookup(q, m1, m2)
+    r, s = table.lookup(q, m1, m2, on_invalid="nan", return_status=True)
+    assert np.isnan(r)
+    assert s == INVALID
+
+
+def test_argument_errors(table):
+    with pytest.raises(TypeError, match="q must be a real number"):
+        table.lookup("0.9", 0.0, 0.0)
+    with pytest.raises(ValueError, match="on_outside must be"):
+        table.lookup(0.9, 0.0, 0.0, on_outside="clip")
+    with pytest.raises(ValueError, match="on_invalid must be"):
+        table.lookup(0.9, 0.0, 0.0, on_invalid="ignore")
+    with pytest.raises(ValueError, match="do not broadcast"):
+        table.lookup(np.full(3, 0.9), np.zeros(2), 0.0)
+
+
+def test_infeasible_queries_are_flagged_and_stay_finite(table):
+    q = np.array([0.6, 0.9, 0.999])
+    big_m = max_gradient_norm(q)
+    r, s = table.lookup(q, 0.9 * big_m, 0.9 * big_m, return_status=True)
+    assert np.all(s == PROJECTED)
+    assert np.all(np.isfinite(r))
+    assert np.all(r > 0.0)
+    # The solver treats them as on the boundary (radius +inf): the lookup stays below.
+    assert np.all(r <= directional_radius(q, 0.9 * big_m, 0.9 * big_m).radius)
+    _, s_ok = table.lookup(q, 0.6 * big_m, 0.79 * big_m, return_status=True)
+    assert np.all(s_ok != PROJECTED)
+
+
+def test_uneven_user_grid_walks_to_the_right_row():
+    # Very uneven q (the O(1) guess is rough) and uneven a, b: still the exact floor corner.
+    q = np.array([0.6, 0.600001, 0.75, 0.999, 0.9999999])
+    a = np.array([-1.0, -0.99, 0.3])
+    b = np.array([0.0, 0.01, 0.02, 0.9])
+    tab = RadiusTable.build(q, a, b, scheduler="synchronous", chunk_size=7)
+    rng = np.random.default_rng(11)
+    qs = np.concatenate([rng.uniform(0.6, 1.0, 3000), q, np.nextafter(q, 1.0)])
+    big_m = max_gradient_norm(qs)
+    aa = rng.uniform(-1, 1, qs.size)
+    bb = rng.uniform(0, 1, qs.size) * np.sqrt(1 - np.maximum(aa, 0) ** 2)
+    r = tab.lookup(qs, aa * big_m, bb * big_m)
+    ii, jj, kk, _, _ = reference_corner(tab, qs, aa * big_m, bb * big_m)
+    np.testing.assert_array_equal(r, tab.lookup_values[ii, jj, kk])
+
+
+# ------------------------------------------------------------------------------ constructor
+
+
+def test_constructor_validation(table):
+    args = (table.q, table.a, table.b, table.values, table.status)
+    with pytest.raises(ValueError, match="strictly increasing"):
+        RadiusTable(table.q[::-1], *args[1:])
+    with pytest.raises(ValueError, match=r"grid q must lie in \[0.5, 1\)"):
+        RadiusTable(np.array([0.4, 0.6]), table.a, table.b, table.values[:2], table.status[:2])
+    with pytest.raises(ValueError, match=r"grid a must lie in \[-1, 1\]"):
+        RadiusTable(table.q, table.a * 2, table.b, table.values, table.status)
+    with pytest.raises(ValueError, match="grid shape"):
+        RadiusTable(table.q, table.a, table.b, table.values[:, :, :-1], table.status)
+    bad = table.status.copy()
+    bad[1, -1, -1] = CONVERGED  # (a, b) = (1, 1) is outside the disk
+    with pytest.raises(ValueError, match="SKIPPED must mark exactly"):
+        RadiusTable(table.q, table.a, table.b, table.values, bad)
+    vals = table.values.copy()
+    vals[2, 0, 0] = np.nan
+    with pytest.raises(ValueError, match="must be >= 0 and not NaN"):
+        RadiusTable(table.q, table.a, table.b, vals, table.status)
+    with pytest.raises(ValueError, match="big_m must equal"):
+        RadiusTable(*args, big_m=table.big_m * 1.001)
+    with pytest.raises(ValueError, match="holds codes outside"):
+        RadiusTable(table.q, table.a, table.b, table.values, np.full(table.shape, 7, np.int8))
+
+
+def test_arrays_are_read_only(table):
+    with pytest.raises(ValueError, match="read-only"):
+        table.values[1, 0, 0] = 100.0
+
+
+# ------------------------------------------------------------------------------ save / load
+
+
+def test_save_load_round_trip(table, tmp_path):
+    path = tmp_path / "t.npz"
+    table.save(path)
+    back = RadiusTable.load(path)
+    for name in ("q", "a", "b", "big_m", "values", "status", "lookup_values"):
+        np.testing.assert_array_equal(getattr(back, name), getattr(table, name))
+    meta = back.metadata
+    assert meta["format_version"] == TABLE_FORMAT_VERSION
+    for key in ("solver_version", "solver_tolerance", "coordinates", "created", "build"):
+        assert key in meta
+    rng = np.random.default_rng(5)
+    q, m1, m2 = random_feasible(rng, 500)
+    np.testing.assert_array_equal(back.lookup(q, m1, m2), table.lookup(q, m1, m2))
+    assert "RadiusTable(q: 17" in repr(back)
+    assert RadiusTable.load(path, strict_solver_version=True).shape == table.shape
+
+
+def _rewrite(path: Path, out: Path, **changes) -> None:
+    with np.load(path) as f:
+        data = {k: f[k] for k in f.files}
+    meta = json.loads(str(data["metadata"]))
+    meta.update(changes.pop("meta", {}))
+    data["metadata"] = np.array(json.dumps(meta))
+    data.update(changes)
+    np.savez(out, **data)
+
+
+def test_load_refuses_other_formats(table, tmp_path):
+    path = tmp_path / "t.npz"
+    table.save(path)
+    _rewrite(path, tmp_path / "v2.npz", meta={"format_version": TABLE_FORMAT_VERSION + 1})
+    with pytest.raises(ValueError, match="format version 2; this hocert reads version 1"):
+        RadiusTable.load(tmp_path / "v2.npz")
+    _rewrite(path, tmp_path / "other.npz", meta={"format": "something else"})
+    with pytest.raises(ValueError, match="not a hocert RadiusTable file"):
+        RadiusTable.load(tmp_path / "other.npz")
+    np.savez(tmp_path / "plain.npz", x=np.zeros(3))
+    with pytest.raises(ValueError, match=r"not a hocert RadiusTable file \(missing"):
+        RadiusTable.load(tmp_path / "plain.npz")
+    _rewrite(path, tmp_path / "old.npz", meta={"solver_version": "0.0.0"})
+    assert RadiusTable.load(tmp_path / "old.npz").metadata["solver_version"] == "0.0.0"
+    with pytest.raises(ValueError, match=r"built by solver version '0\.0\.0'"):
+        RadiusTable.load(tmp_path / "old.npz", strict_solver_version=True)
+    vals = table.values.copy()
+    vals[3, 1, 1] = -1.0
+    _rewrite(path, tmp_path / "bad.npz", values=vals)
+    with pytest.raises(ValueError, match="must be >= 0"):
+        RadiusTable.load(tmp_path / "bad.npz")
+    (tmp_path / "junk.npz").write_bytes(b"not a zip file")
+    with pytest.raises(ValueError, match=r"cannot read RadiusTable file"):
+        RadiusTable.load(tmp_path / "junk.npz")
+
+
+# ------------------------------------------------------------------------------ builds
+
+TINY = {"q": special.ndtr([0.5, 1.5, 2.5, 3.5]), "a": [-1.0, -0.5, 0.0, 0.5], "b": [0, 0.5, 1]}
+
+
+def test_build_metadata_and_statuses():
+    tab = RadiusTable.build(**TINY, scheduler="synchronous", chunk_size=5)
+    meta = tab.metadata["build"]
+    n_solved = int(np.count_nonzero(tab.status != SKIPPED))
+    assert meta["n_chunks"] == -(-n_solved // 5) == len(meta["computed_chunks"])
+    assert meta["chunks_from_checkpoint"] == 0
+    assert meta["scheduler"] == "synchronous"
+    counts = tab.status_counts()
+    assert counts["skipped"] == 4 * 1  # (0.5, 1) outside the disk in every row
+    assert sum(counts.values()) == 4 * 4 * 3
+    assert tab.metadata["status_counts"] == counts
+
+
+def test_build_argument_errors(tmp_path):
+    with pytest.raises(ValueError, match="chunk_size must be >= 1"):
+        RadiusTable.build(**TINY, scheduler="synchronous", chunk_size=0)
+    with pytest.raises(TypeError, match="chunk_size must be an integer"):
+        RadiusTable.build(**TINY, scheduler="synchronous", chunk_size=2.5)
+    with pytest.raises(TypeError, match="scheduler must be None"):
+        RadiusTable.build(**TINY, scheduler=42)
+    with pytest.raises(ValueError, match="grid b must lie in"):
+        RadiusTable.build(TINY["q"], TINY["a"], [-0.1, 0.5], scheduler="synchronous")
+    with pytest.raises(ValueError, match="grid q must be a non-empty 1-D array"):
+        RadiusTable.build([], TINY["a"], TINY["b"], scheduler="synchronous")
+
+
+def test_checkpoint_resume_recomputes_only_missing_chunks(tmp_path):
+    ckpt = tmp_path / "ckpt"
+    first = RadiusTable.build(**TINY, scheduler="synchronous", chunk_size=4, checkpoint=ckpt)
+    files = sorted(ckpt.glob("chunk_*.npz"))
+    n = first.metadata["build"]["n_chunks"]
+    assert len(files) == n
+    assert (ckpt / "manifest.json").exists()
+    kept_mtime = {p.name: p.stat().st_mtime_ns for p in files}
+    for c in (1, n - 1):
+        (ckpt / f"chunk_{c:06d}.npz").unlink()
+    again = RadiusTable.build(**TINY, scheduler="synchronous", chunk_size=4, checkpoint=ckpt)
+    assert again.metadata["build"]["computed_chunks"] == [1, n - 1]
+    assert again.metadata["build"]["chunks_from_checkpoint"] == n - 2
+    np.testing.assert_array_equal(again.values, first.values)
+    np.testing.assert_array_equal(again.status, first.status)
+    for p in sorted(ckpt.glob("chunk_*.npz")):
+        if p.name not in ("chunk_000001.npz", f"chunk_{n - 1:06d}.npz"):
+            assert p.stat().st_mtime_ns == kept_mtime[p.name]
+    # A complete checkpoint: nothing to compute.
+    third = RadiusTable.build(**TINY, scheduler="synchronous", chunk_size=4, checkpoint=ckpt)
+    assert third.metadata["build"]["computed_chunks"] == []
+
+
+def test_interrupted_build_resumes(tmp_path):
+    ckpt = tmp_path / "ckpt"
+
+    class Stop(Exception):
+        pass
+
+    def stop_after_three(done: int, total: int) -> None:
+        if done == 3:
+            raise Stop
+
+    with pytest.raises(Stop):
+        RadiusTable.build(
+            **TINY,
+            scheduler="synchronous",
+            chunk_size=3,
+            checkpoint=ckpt,
+            on_chunk=stop_after_three,
+        )
+    assert len(list(ckpt.glob("chunk_*.npz"))) == 3
+    progress = []
+    tab = RadiusTable.build(
+        **TINY,
+        scheduler="synchronous",
+        chunk_size=3,
+        checkpoint=ckpt,
+        on_chunk=lambda d, t: progress.append((d, t)),
+    )
+    n = tab.metadata["build"]["n_chunks"]
+    assert tab.metadata["build"]["computed_chunks"] == list(range(3, n))
+    assert progress == [(d, n) for d in range(4, n + 1)]
+    ref = RadiusTable.build(**TINY, scheduler="synchronous")
+    np.testing.assert_array_equal(tab.values, ref.values)
+
+
+def test_checkpoint_for_another_build_is_refused(tmp_path):
+    ckpt = tmp_path / "ckpt"
+    RadiusTable.build(**TINY, scheduler="synchronous", chunk_size=4, checkpoint=ckpt)
+    other = dict(TINY, b=[0.0, 0.25, 1.0])
+    with pytest.raises(TableBuildError, match=r"made for a different grid"):
+        RadiusTable.build(**other, scheduler="synchronous", chunk_size=4, checkpoint=ckpt)
+    with pytest.raises(TableBuildError, match=r"chunk_size=4 \(requested: 5\)"):
+        RadiusTable.build(**TINY, scheduler="synchronous", chunk_size=5, checkpoint=ckpt)
+    manifest = json.loads((ckpt / "manifest.json").read_text())
+    manifest["solver_version"] = "0.0.0"
+    (ckpt / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(TableBuildError, match=r"solver version '0.0.0' \(installed:"):
+        RadiusTable.build(**TINY, scheduler="synchronous", chunk_size=4, checkpoint=ckpt)
+    stray = tmp_path / "stray"
+    stray.mkdir()
+    (stray / "chunk_000000.npz").write_bytes(b"")
+    with pytest.raises(TableBuildError, match=r"no manifest\.json"):
+        RadiusTable.build(**TINY, scheduler="synchronous", checkpoint=stray)
+
+
+def test_corrupt_chunk_is_recomputed_with_a_warning(tmp_path):
+    ckpt = tmp_path / "ckpt"
+    RadiusTable.build(**TINY, scheduler="synchronous", chunk_size=4, checkpoint=ckpt)
+    (ckpt / "chunk_000002.npz").write_bytes(b"garbage")
+    with pytest.warns(UserWarning, match="unreadable"):
+        tab = RadiusTable.build(**TINY, scheduler="synchronous", chunk_size=4, checkpoint=ckpt)
+    assert tab.metadata["build"]["computed_chunks"] == [2]
+
+
+def test_build_on_a_local_dask_cluster(tmp_path):
+    # Two worker processes, a tiny grid; resumes from a partial checkpoint over Dask.
+    ckpt = tmp_path / "ckpt"
+    ref = RadiusTable.build(**TINY, scheduler="synchronous", chunk_size=4, checkpoint=ckpt)
+    for c in (0, 2, 5):
+        (ckpt / f"chunk_{c:06d}.npz").unlink()
+    tab = RadiusTable.build(**TINY, chunk_size=4, checkpoint=ckpt, n_workers=2)
+    assert tab.metadata["build"]["scheduler"].startswith("LocalCluster(n_workers=2")
+    assert tab.metadata["build"]["computed_chunks"] == [0, 2, 5]
+    np.testing.assert_array_equal(tab.values, ref.values)
+    np.testing.assert_array_equal(tab.status, ref.status)
+
+
+@pytest.mark.slow
+def test_build_with_a_client_address(tmp_path):
+    from distributed import Client, LocalCluster
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None) as cluster:
+        tab = RadiusTable.build(**TINY, scheduler=cluster.scheduler_address, chunk_size=6)
+        with Client(cluster) as client:
+            tab2 = RadiusTable.build(**TINY, scheduler=client, chunk_size=6)
+            assert client.status == "running"  # a given client is not closed
+    ref = RadiusTable.build(**TINY, scheduler="synchronous")
+    np.testing.assert_array_equal(tab.values, ref.values)
+    np.testing.assert_array_equal(tab2.values, ref.values)
+    assert tab.metadata["build"]["scheduler"].startswith("Client('tcp://")
+
+
+def test_table_module_has_no_import_time_dask_dependency():
+    # Importing the table must not start or import Dask (only build() does).
+    code = "import sys, hocert_solver.table; print('distributed' in sys.modules)"
+    import subprocess
+
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
