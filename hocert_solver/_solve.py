@@ -289,6 +289,53 @@ def _continuation(theta, q, m1, m2, scale, w2, w1, r0):
 
 
 @njit(cache=True)
+def _ray_continuation(theta, q, a, b, big_m, scale):
+    """Approach a point near the feasible boundary along its ray; returns (ok, l1_zero, iters).
+
+    Near the boundary (rho = hypot(max(a, 0), b) -> 1) the multipliers grow like 1 / (1 - rho)
+    while c0 = l0 / l2 and c1 = l1 / l2 settle, so the path in m2 from the strip solution is
+    long. Instead solve at rho = 0.99 and divide 1 - rho by 10 per step, scaling (k0, k1, l2)
+    by the same factor as the predictor.
+    """
+    rho_t = math.hypot(max(a, 0.0), b)
+    gap_t = 1.0 - rho_t
+    gap = 1e-2
+    total = 0
+    ok = False
+    l1_zero = False
+    first = True
+    while True:
+        if gap <= gap_t:
+            gap = gap_t
+        f = (1.0 - gap) / rho_t
+        ak = a * f if a > 0.0 else a
+        m1 = ak * big_m if ak > -1.0 else -big_m
+        m2 = b * f * big_m
+        if first:
+            r_strip, w2, w1 = certified_strip_radius(q, m1)
+            r0 = max(r_strip, 1e-8)
+            _strip_start(q, m1, m2, w2, w1, r0, theta)
+            ok, l1_zero, nit = _solve_modes(theta, q, m1, m2, scale)
+            total += nit
+            if not ok:
+                ok, l1_zero, nit = _continuation(theta, q, m1, m2, scale, w2, w1, r0)
+                total += nit
+            first = False
+        else:
+            ok, l1_zero, nit = _solve_modes(theta, q, m1, m2, scale)
+            total += nit
+        if not ok or gap == gap_t:
+            return ok, l1_zero, total
+        new_gap = max(gap * 0.1, gap_t)
+        grow = gap / new_gap
+        theta[0] *= grow
+        theta[2] *= grow
+        if not l1_zero:
+            theta[1] *= grow
+        gap = new_gap
+
+
+@njit(cache=True)
 def _certify(theta, q, m1, m2, l1_zero):
     """Step back from r* until the dual witness holds; return r_w (0.0 if none is found)."""
     k0, k1, l2, rs = theta[0], theta[1], theta[2], theta[3]
@@ -356,6 +403,9 @@ def solve_one(q, a, b):
     ok, l1_zero, nit = _solve_modes(theta, q, m1, m2, scale)
     if not ok:
         ok, l1_zero, n2 = _continuation(theta, q, m1, m2, scale, w2, w1, r0)
+        nit += n2
+    if not ok and math.hypot(max(a, 0.0), b) > 0.99:
+        ok, l1_zero, n2 = _ray_continuation(theta, q, a, b, big_m, scale)
         nit += n2
     if ok:
         rw = _certify(theta, q, m1, m2, l1_zero)
