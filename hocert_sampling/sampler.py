@@ -12,13 +12,29 @@ accumulates on the backend device:
   (``n2 = floor(n/2)``). The noise draws are i.i.d., so the two halves are independent, as
   Theorem 5 requires.
 
-Memory is O(B d + d): one noise batch and two running sums of length d, never the ``n x d``
-matrix of ``z_i``. The sums are updated with one float32 matrix product per batch and kept in
-float64. Only the per-image statistics (K counts and two d-vectors) are copied to the host.
+Memory is O(B d + d): at most three batches (the noise in use, the next one being drawn, the
+noisy inputs) and two running sums of length d, never the ``n x d`` matrix of ``z_i``. Per
+batch, each half's sum is one float32 weighted sum of that half's noise rows (weights
+``1{f = A} - 1/2``), added to running sums kept in float64; the float32 rounding inside one
+batch is far below the Monte-Carlo error (docs/benchmarks.md, "Sampling overhead"). Only the
+per-image statistics (K counts and two d-vectors) are copied to the host.
+
+Cost per batch, besides the model: drawing the noise dominates (about ``B d`` normal deviates).
+On the NumPy backend the next batch's noise is drawn on a helper thread while the model runs on
+the current one (NumPy's generator and ONNX Runtime both release the GIL), unless batches are
+tiny; the draws are made in the same order from the same generator, so the results are
+identical to drawing in line. The noisy batch ``x + sigma eps`` is written into one buffer
+that is reused for every batch: the model must not keep a reference to its input after it
+returns. On the CuPy backend the work is queued on the current stream and the sampler itself
+adds no host synchronisation per batch (the class counts are accumulated without
+``cupy.bincount``, which synchronises); the model adapter still synchronises once per batch
+(the output checks of :func:`hocert_sampling.models.labels_from_output`, and ONNX Runtime's
+IOBinding).
 """
 
 from __future__ import annotations
 
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +43,11 @@ import numpy as np
 from .models import LabelModel
 
 __all__ = ["NoiseStatistics", "sample_statistics"]
+
+# Draw the next noise batch on a helper thread only when it has at least this many numbers
+# (about 0.3 ms of work on a 2-core CI machine): handing a batch between threads costs tens of
+# microseconds, more than drawing a small batch in line (docs/benchmarks.md).
+_PREFETCH_MIN_FLOATS = 1 << 15
 
 
 @dataclass(frozen=True)
@@ -111,6 +132,14 @@ def sample_statistics(
     Returns
     -------
     NoiseStatistics
+
+    Notes
+    -----
+    The model receives views of one buffer that is overwritten batch after batch; it must not
+    keep its input after returning. On the NumPy backend, with more than one batch of at least
+    32768 numbers (``batch_size * d``), the noise of the next batch is drawn from ``rng`` on a
+    helper thread while the model runs (same draws, same order: the results do not change);
+    ``rng`` must not be used by anything else during the call.
     """
     if n < 1 or (target is not None and n < 2):
         raise ValueError(f"need n >= 1 samples (n >= 2 for the split-half sums), got {n}")
@@ -122,21 +151,35 @@ def sample_statistics(
     xp = backend.xp
     x = backend.asarray(x, dtype=xp.float32)
     d = x.size
+    num_classes = model.num_classes
+    scale = xp.float32(sigma)
 
-    counts = xp.zeros(model.num_classes, dtype=xp.int64)
+    counts = xp.zeros(num_classes, dtype=xp.int64)
+    classes = None if not backend.is_gpu else xp.arange(num_classes)
     sums = xp.zeros((2, d), dtype=xp.float64) if target is not None else None
-    done = 0
-    while done < n:
-        b = min(batch_size, n - done)
-        eps = rng.standard_normal((b, *x.shape), dtype=xp.float32)
-        labels = model(x + xp.float32(sigma) * eps)
-        counts += xp.bincount(labels, minlength=model.num_classes)
-        if sums is not None:
-            z_weight = (labels == target).astype(xp.float32) - xp.float32(0.5)
-            in_x = (done + xp.arange(b)) % 2 == 0  # even sample index: half X
-            halves = xp.stack([z_weight * in_x, z_weight * ~in_x])  # (2, b)
-            sums += halves @ eps.reshape(b, d)
-        done += b
+    noisy_buffer = xp.empty((min(batch_size, n), *x.shape), dtype=xp.float32)
+    noise = _NoiseBatches(rng, x.shape, n, batch_size, prefetch=not backend.is_gpu)
+    try:
+        done = 0
+        while done < n:
+            eps = noise.next()
+            b = eps.shape[0]
+            noisy = noisy_buffer[:b]
+            xp.multiply(eps, scale, out=noisy)  # x + sigma eps, without temporaries
+            noisy += x
+            labels = model(noisy)
+            if classes is None:
+                counts += xp.bincount(labels, minlength=num_classes)
+            else:  # cupy.bincount synchronises with the host (it reads max(labels)); this does not
+                counts += (labels[:, None] == classes).sum(axis=0)
+            if sums is not None:
+                _add_split_half_sums(
+                    sums, eps.reshape(b, d), labels == target, done, xp, backend.is_gpu
+                )
+            del eps  # the helper thread is drawing the next batch: hold at most two
+            done += b
+    finally:
+        noise.close()
 
     counts_host = backend.to_host(counts).astype(np.int64)
     if sums is None or target is None:
@@ -150,3 +193,71 @@ def sample_statistics(
         n1=(n + 1) // 2,
         n2=n // 2,
     )
+
+
+def _add_split_half_sums(
+    sums: Any, eps: Any, is_target: Any, start: int, xp: Any, gpu: bool
+) -> None:
+    """Add ``z_i = eps_i (1{f(x + sigma eps_i) = A} - 1/2)`` (Theorem 4) to the two halves.
+
+    ``eps`` holds the rows ``start, start + 1, ...`` of the run, flattened to ``(b, d)``; rows
+    with an even global index go to ``sums[0]`` (half X), odd ones to ``sums[1]`` (half Y). Each
+    half is one float32 weighted sum of rows over a strided view (no copy), added to the
+    float64 running sums. On the CPU it is ``einsum``'s own single-threaded loop, not BLAS:
+    a threaded BLAS matrix-vector product here competes for the cores with the model's thread
+    pool and with the noise thread, and was several times slower inside the sampling loop than
+    alone (docs/benchmarks.md, "Sampling overhead"). On the GPU it is a cuBLAS product.
+    """
+    weight = is_target.astype(xp.float32) - xp.float32(0.5)
+    first = start % 2  # the first row of this batch with an even global index
+    for half, rows in ((0, slice(first, None, 2)), (1, slice(1 - first, None, 2))):
+        if gpu:
+            sums[half] += weight[rows] @ eps[rows]
+        else:
+            sums[half] += np.einsum("i,ij->j", weight[rows], eps[rows])
+
+
+class _NoiseBatches:
+    """The noise batches ``rng.standard_normal((b, *shape), float32)`` of one run, in order.
+
+    Batches have ``batch_size`` rows, the last one the remainder up to ``n``. With ``prefetch``
+    (NumPy backend), more than one batch and batches of at least ``_PREFETCH_MIN_FLOATS``
+    numbers, the next batch is drawn on a helper thread while the caller works on the current
+    one; at most one draw is in flight, and draws happen in batch order, so the noise is exactly
+    what drawing in line would give.
+    """
+
+    def __init__(
+        self, rng: Any, shape: tuple[int, ...], n: int, batch_size: int, prefetch: bool
+    ) -> None:
+        self._rng = rng
+        self._shape = shape
+        self._n = n
+        self._batch_size = batch_size
+        self._drawn = 0  # rows requested so far
+        self._pool: ThreadPoolExecutor | None = None
+        self._pending: Future[Any] | None = None
+        floats = min(batch_size, n) * int(np.prod(shape))
+        if prefetch and n > batch_size and floats >= _PREFETCH_MIN_FLOATS:
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hocert-noise")
+            self._pending = self._pool.submit(self._draw)
+
+    def _draw(self) -> Any:
+        b = min(self._batch_size, self._n - self._drawn)
+        self._drawn += b
+        return self._rng.standard_normal((b, *self._shape), dtype=np.float32)
+
+    def next(self) -> Any:
+        """The next batch of noise (the caller stops after ``n`` rows)."""
+        if self._pool is None or self._pending is None:
+            return self._draw()
+        eps = self._pending.result()
+        self._pending = self._pool.submit(self._draw) if self._drawn < self._n else None
+        return eps
+
+    def close(self) -> None:
+        """Wait for a draw still in flight (e.g. after the model raised) and stop the thread."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+            self._pending = None

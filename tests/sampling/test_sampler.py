@@ -51,6 +51,18 @@ def test_sums_match_direct_computation(n: int, batch_size: int) -> None:
     np.testing.assert_allclose(stats.mean_x, sum_x / stats.n1, atol=1e-6)
 
 
+def test_prefetch_thread_path_matches_direct_computation() -> None:
+    # d * batch >= 32768 and several batches: the noise is drawn one batch ahead on a helper
+    # thread; the statistics must be those of the plain sequential draw.
+    model, x = linear_model(4096)
+    n, batch_size = 50, 16
+    stats = sample_statistics(model, x, SIGMA, n, batch_size, NP.rng(5), target=1)
+    counts, sum_x, sum_y = direct_statistics(model, x, n, batch_size, 5, 1)
+    np.testing.assert_array_equal(stats.counts, counts)
+    np.testing.assert_allclose(stats.sum_x, sum_x, rtol=1e-5, atol=1e-4)
+    np.testing.assert_allclose(stats.sum_y, sum_y, rtol=1e-5, atol=1e-4)
+
+
 def test_image_shaped_input() -> None:
     model, _ = linear_model(12)
     x = np.zeros((3, 2, 2), dtype=np.float32)
