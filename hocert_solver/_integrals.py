@@ -27,7 +27,6 @@ from numba import njit
 
 from ._normal import Phi, expm1_minus_x, norm_mass, norm_sf, phi
 from ._quadrature import (
-    CLOSED_FORM_ERROR,
     GL8_W,
     GL8_X,
     GL12_W,
@@ -42,11 +41,34 @@ from ._quadrature import (
 
 OK = 0
 TOO_MANY_PANELS = 1
+# I0..I4, then A1 = E|X h| and A3 = E|(w - 1) h| (sums of absolute values, for rounding bounds).
+N_INTEGRALS = 7
+EPS = 2.220446049250313e-16
+
+
+@njit(cache=True)
+def _abs_x_mass(a, b):
+    """E[|X| 1{a < X < b}]."""
+    pa = phi(a) if math.isfinite(a) else 0.0
+    pb = phi(b) if math.isfinite(b) else 0.0
+    if a >= 0.0:
+        return pa - pb
+    if b <= 0.0:
+        return pb - pa
+    return 2.0 * phi(0.0) - pa - pb
+
+
+@njit(cache=True)
+def _w_minus_1_mass(a, b, r):
+    """E[(w(X) - 1) 1{a < X < b}] = P(a - r < Z < b - r) - P(a < Z < b)."""
+    if b <= a:
+        return 0.0
+    return norm_mass(a - r, b - r) - norm_mass(a, b)
 
 
 @njit(cache=True)
 def _closed_form_h1(a, b, r, out):
-    """Add the pieces of I0, I1, I3, I4 over (a, b) where h = 1."""
+    """Add the pieces of I0, I1, I3, I4 (and of the absolute sums A1, A3) over (a, b), h = 1."""
     m = norm_mass(a, b)
     out[0] += m
     pa = phi(a) if math.isfinite(a) else 0.0
@@ -56,6 +78,9 @@ def _closed_form_h1(a, b, r, out):
     pa = phi(a - r) if math.isfinite(a) else 0.0
     pb = phi(b - r) if math.isfinite(b) else 0.0
     out[4] += pa - pb
+    out[5] += _abs_x_mass(a, b)
+    c = 0.5 * r  # w(c) = 1
+    out[6] += abs(_w_minus_1_mass(a, min(b, c), r)) + abs(_w_minus_1_mass(max(a, c), b, r))
 
 
 @njit(cache=True)
@@ -72,7 +97,7 @@ def integrals(k0, k1, l2, r, rule, want_jac, out, jac):
         tx = GL12_X
         tw = GL12_W
     nn = tx.shape[0]
-    for i in range(5):
+    for i in range(N_INTEGRALS):
         out[i] = 0.0
     br = np.empty(MAX_BREAKS)
     nb = breakpoints(k0, k1, l2, r, br)
@@ -81,7 +106,7 @@ def integrals(k0, k1, l2, r, rule, want_jac, out, jac):
     inv_l2 = 1.0 / l2
     panels = 0
     # Scalar accumulators (not array slots) so the node loop stays in registers.
-    i0 = i1 = i2 = i3 = i4 = 0.0
+    i0 = i1 = i2 = i3 = i4 = a1 = a3 = 0.0
     a00 = a01 = a02 = a03 = a11 = a12 = a13 = a22 = a23 = a33 = 0.0
     b30 = b31 = b32 = b33 = 0.0
     for p in range(nb - 1):
@@ -114,6 +139,8 @@ def integrals(k0, k1, l2, r, rule, want_jac, out, jac):
                     i1 += px * x
                     i3 += pw - px
                     i4 += pw * (x - r)
+                    a1 += abs(px * x)
+                    a3 += abs(pw - px)
                     continue
                 wm1 = math.expm1(v)
                 u = (k0 + k1 * x - expm1_minus_x(v)) * inv_l2
@@ -123,6 +150,8 @@ def integrals(k0, k1, l2, r, rule, want_jac, out, jac):
                 i0 += ph
                 i1 += ph * x
                 i3 += ph * wm1
+                a1 += abs(ph * x)
+                a3 += abs(ph * wm1)
                 i4 += pw * (x - r) * h
                 g = phi(u)
                 pg = px * g
@@ -152,6 +181,8 @@ def integrals(k0, k1, l2, r, rule, want_jac, out, jac):
     out[2] += i2
     out[3] += i3
     out[4] += i4
+    out[5] += a1
+    out[6] += a3
     if want_jac:
         # Rows: dF0 = E[g d], dF1 = E[x g d], dF2 = E[-u g d], dF3 = E[w g d] - (0, 0, 0, I4).
         jac[0, 0] = a00 * inv_l2
@@ -185,26 +216,40 @@ def residuals(integ, q, m1, m2, out):
 
 
 @njit(cache=True)
-def dual_value(k0, k1, l2, r, q, m1, m2, rule, tmp, res):
+def dual_value(k0, k1, l2, r, q, m1, m2, rule, integ, res):
     """D(lam; r) for lam = (k0 + 1 - r^2/2, k1 + r, l2) with the given rule; NaN on failure.
 
-    With l1 <= 0 the caller passes k1 = -r exactly (l1 = 0).
+    ``integ`` (length N_INTEGRALS) receives the integrals. With l1 = 0 the caller passes
+    k1 = -r exactly.
     """
-    st = integrals(k0, k1, l2, r, rule, False, tmp, np.empty((4, 4)))
+    st = integrals(k0, k1, l2, r, rule, False, integ, np.empty((4, 4)))
     if st != OK:
         return math.nan
-    residuals(tmp, q, m1, m2, res)
+    residuals(integ, q, m1, m2, res)
     l0 = k0 + 1.0 - 0.5 * r * r
     l1 = k1 + r
     return (res[3] + 0.5) - l0 * res[0] - l1 * res[1] - l2 * res[2]
 
 
 @njit(cache=True)
-def dual_error_floor(k0, k1, l2, r):
-    """Bound on the closed-form, truncation and rounding errors of dual_value."""
-    l0 = abs(k0 + 1.0 - 0.5 * r * r)
-    l1 = abs(k1 + r)
-    return (CLOSED_FORM_ERROR + 1e-14) * (1.0 + l0 + l1 * (1.0 + r) + l2)
+def dual_error_floor(l0, l1, l2, q, m1, m2, integ):
+    """Bound on the non-quadrature errors of dual_value (docs/math.md, "witness").
+
+    Writing D = 1 - l0 (1 - q) + l1 m1 + l2 m2 + E[s h] - l2 E[phi(u)], the closed-form pieces
+    (h = 0 where u >= U_CF, h = 1 where u <= -U_CF) can only LOWER the computed E[s h] (s has
+    the sign of u), so only the omitted phi(u) mass counts: at most l2 phi(U_CF - 0.02) < 6e-17
+    l2. Truncating to [-9, r + 9] costs at most 2e-18 (1 + l0 + 10 l1 + l2). Rounding: a small
+    multiple of eps times the sum of the magnitudes of every term, from the absolute sums.
+    """
+    mags = (
+        1.0
+        + l0 * ((1.0 - q) + integ[0])
+        + l1 * (abs(m1) + integ[5])
+        + l2 * (m2 + integ[2])
+        + integ[0]
+        + integ[6]
+    )
+    return 64.0 * EPS * mags + 6e-17 * l2 + 2e-18 * (1.0 + l0 + 10.0 * l1 + l2)
 
 
 @njit(cache=True)
@@ -212,18 +257,21 @@ def certified_dual(k0, k1, l2, r, q, m1, m2):
     """Lower bound on p(r) from the multipliers: D - (error bound), or -inf if unusable.
 
     D is evaluated with the 12-point rule; its quadrature error is estimated by the difference
-    to the 8-point rule on the same panels, and the closed-form/truncation/rounding floor is
-    added. Since D <= p(r) for every lam >= 0 (weak duality), a value above 1/2 certifies r.
+    to the 8-point rule on the same panels (counted twice), and the closed-form, truncation and
+    rounding floor is subtracted. Since D <= p(r) for every lam >= 0 (weak duality), a value
+    above 1/2 certifies r.
     """
-    if not (l2 > 0.0) or k0 + 1.0 - 0.5 * r * r < 0.0 or k1 + r < 0.0:
+    l0 = k0 + 1.0 - 0.5 * r * r
+    l1 = k1 + r
+    if not (l2 > 0.0) or l0 < 0.0 or l1 < 0.0:
         return -math.inf
-    tmp = np.empty(5)
+    integ = np.empty(N_INTEGRALS)
     res = np.empty(4)
-    d12 = dual_value(k0, k1, l2, r, q, m1, m2, 1, tmp, res)
-    d8 = dual_value(k0, k1, l2, r, q, m1, m2, 0, tmp, res)
+    d8 = dual_value(k0, k1, l2, r, q, m1, m2, 0, integ, res)
+    d12 = dual_value(k0, k1, l2, r, q, m1, m2, 1, integ, res)
     if not (math.isfinite(d12) and math.isfinite(d8)):
         return -math.inf
-    return d12 - 2.0 * abs(d12 - d8) - dual_error_floor(k0, k1, l2, r)
+    return d12 - 2.0 * abs(d12 - d8) - dual_error_floor(l0, l1, l2, q, m1, m2, integ)
 
 
 _ = Phi  # re-exported for kernels that import from here

@@ -107,13 +107,22 @@ def strip_multipliers(w2, w1, r):
 
 @njit(cache=True)
 def strip_dual(q, m1, w2, w1, r):
-    """Certified lower bound on p(r): the closed-form dual at l2 = 0 minus a rounding bound."""
+    """Certified lower bound on p(r): the closed-form dual at l2 = 0 minus a rounding bound.
+
+    The q-term is formed from the tail masses, (P(X < w2) + P(X > w1)) - (1 - q), so that it
+    keeps its digits when q -> 1, where l0 ~ exp(r^2 / 2) is large.
+    """
     l0, l1 = strip_multipliers(w2, w1, r)
     pw2 = phi(w2) if math.isfinite(w2) else 0.0
-    d = l0 * (q - norm_mass(w2, w1)) + l1 * (m1 - pw2 + phi(w1)) + strip_prob(w2, w1, r)
-    # Rounding: each term is a multiplier times a difference of O(1) probabilities (or of
-    # densities of size O(M)), each computed to a few ulp.
-    err = 16.0 * EPS * (1.0 + abs(l0) * (1.0 + q) + abs(l1) * (abs(m1) + pw2 + phi(w1)))
+    lower = norm_sf(-w2) if math.isfinite(w2) else 0.0
+    upper = norm_sf(w1)
+    tail = 1.0 - q  # exact for q >= 1/2
+    d = l0 * ((lower + upper) - tail) + l1 * (m1 - pw2 + phi(w1)) + strip_prob(w2, w1, r)
+    # Rounding: each product is a multiplier times a difference of quantities computed to a
+    # few ulp; bound by the magnitudes involved.
+    err = (
+        16.0 * EPS * (1.0 + abs(l0) * (lower + upper + tail) + abs(l1) * (abs(m1) + pw2 + phi(w1)))
+    )
     return d - err
 
 

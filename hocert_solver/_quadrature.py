@@ -30,9 +30,6 @@ LEVELS = np.array([-8.5, -4.5, -1.5, 1.5, 4.5, 8.5])
 U_CF = 8.5
 # The integrals are truncated to [-X_TAIL, max(r, 0) + X_TAIL]; mass outside is < 2e-19.
 X_TAIL = 9.0
-# Upper bound on the error of the closed-form pieces and of the truncation, per unit of the
-# multipliers (see dual_error_floor in _integrals.py).
-CLOSED_FORM_ERROR = 2e-16  # Phi(-8.48) < 2e-17, phi(8.48) < 6e-17
 MAX_BREAKS = 2 * len(LEVELS) + 2
 MAX_PANELS = 160
 
@@ -52,7 +49,7 @@ def s_slope(x, k1, r):
 
 
 # Level crossings are located to |u - L| <= U_TOL: they only delimit panels. The closed-form
-# pieces then still have |u| >= U_CF - U_TOL, which CLOSED_FORM_ERROR accounts for.
+# pieces then still have |u| >= U_CF - U_TOL (see dual_error_floor in _integrals.py).
 U_TOL = 0.02
 
 

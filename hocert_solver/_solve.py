@@ -20,7 +20,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from ._integrals import OK, certified_dual, integrals, residuals
+from ._integrals import N_INTEGRALS, OK, certified_dual, integrals, residuals
 from ._interval import certified_strip_radius
 from ._normal import expm1_minus_x, norm_isf, phi
 
@@ -95,7 +95,7 @@ def _newton(theta, q, m1, m2, scale, l1_zero, max_iter):
 
     With ``l1_zero`` the multiplier l1 = k1 + r is held at 0 (k1 = -r) and (5b) is dropped.
     """
-    integ = np.empty(5)
+    integ = np.empty(N_INTEGRALS)
     jac = np.empty((4, 4))
     res = np.empty(4)
     a = np.empty((4, 4))
@@ -200,7 +200,7 @@ def _strip_start(q, m1, m2, w2, w1, r0, theta):
 @njit(cache=True)
 def _m1_slack(theta, q, m1, m2, scale):
     """With l1 = 0 the m1 constraint must hold as an inequality: E[X Phi(u)] >= m1."""
-    integ = np.empty(5)
+    integ = np.empty(N_INTEGRALS)
     res = np.empty(4)
     if integrals(theta[0], theta[1], theta[2], theta[3], 0, False, integ, np.empty((4, 4))) != OK:
         return False
@@ -343,7 +343,7 @@ def _certify(theta, q, m1, m2, l1_zero):
     l1 = 0.0 if l1_zero else k1 + rs
     if l0 < 0.0 or l1 < 0.0 or not (l2 > 0.0):
         return 0.0
-    integ = np.empty(5)
+    integ = np.empty(N_INTEGRALS)
     res = np.empty(4)
     integrals(k0, k1, l2, rs, 0, False, integ, np.empty((4, 4)))
     residuals(integ, q, m1, m2, res)
