@@ -29,19 +29,7 @@ from hocert_solver.table import (
     TableBuildError,
     TightnessReport,
 )
-
-# docs/math.md, "worked values" (independent high-precision solver): R(q, a M, b M).
-WORKED = [
-    (0.75, 0.0, 0.0, 1.121391027103),
-    (0.75, -0.5, 0.3, 0.865982324162),
-    (0.97, 0.2, 0.5, 2.363481589859),
-    (0.97, -0.9, 0.3, 1.954494174199),
-    (0.97, -0.6, 0.7, 2.232838824713),
-    (0.9995, -0.3, 0.2, 3.419356317886),
-    (0.8, 0.0, 1e-7, 1.268034031602),
-    (0.999999, -0.99, 0.0, 4.754364305493),
-    (0.97, -1.0, 0.0, 1.880793608151),
-]
+from tests.solver.worked_values import WORKED
 
 SMALL_GRID = {"z_max": 4.0, "dz": 0.25, "da": 0.125, "db": 0.125}
 
