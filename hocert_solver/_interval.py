@@ -113,6 +113,9 @@ def strip_dual(q, m1, w2, w1, r):
     keeps its digits when q -> 1, where l0 ~ exp(r^2 / 2) is large.
     """
     l0, l1 = strip_multipliers(w2, w1, r)
+    if not (l0 >= 0.0 and l1 >= 0.0):
+        # Weak duality needs lam >= 0 (always true here since w2 < -z < 0 < z < w1).
+        return -math.inf
     pw2 = phi(w2) if math.isfinite(w2) else 0.0
     lower = norm_sf(-w2) if math.isfinite(w2) else 0.0
     upper = norm_sf(w1)
