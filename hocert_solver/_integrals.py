@@ -34,15 +34,18 @@ from ._quadrature import (
     MAX_BREAKS,
     MAX_PANELS,
     U_CF,
+    U_TOL,
     breakpoints,
     max_panel_width,
+    s_slope,
     s_value,
 )
 
 OK = 0
 TOO_MANY_PANELS = 1
-# I0..I4, then A1 = E|X h| and A3 = E|(w - 1) h| (sums of absolute values, for rounding bounds).
-N_INTEGRALS = 7
+# I0..I4, then A1 = E|X h| and A3 = E|(w - 1) h| (sums of absolute values, for rounding bounds),
+# then B = a bound on E[phi(u)] over the closed-form pieces (the phi(u) mass they omit).
+N_INTEGRALS = 8
 EPS = 2.220446049250313e-16
 
 
@@ -84,6 +87,59 @@ def _closed_form_h1(a, b, r, out):
 
 
 @njit(cache=True)
+def _phi_max(a, b):
+    """max of phi(x) over [a, b]."""
+    if a > 0.0:
+        return phi(a)
+    if b < 0.0:
+        return phi(b)
+    return phi(0.0)
+
+
+@njit(cache=True)
+def _omitted_phi_tail(lo, hi, k0, k1, l2, r):
+    """Bound on E[phi(u) 1{lo < X < hi}] for a piece with u <= -U_CF (an end of the line).
+
+    u is concave, so it lies below its tangent at the finite end x_b: |u(x)| grows at least
+    linearly, |u| >= c + |u'(x_b)| t with c = |u(x_b)|, t the distance to x_b; with
+    phi(u) <= phi(c) exp(-c (|u| - c)) the integral is at most phi(c) max(phi) / (c |u'(x_b)|),
+    and never more than phi(c) P(piece).
+    """
+    mass = norm_mass(lo, hi)
+    if math.isfinite(lo) == math.isfinite(hi):  # the whole line (or an interior piece)
+        return phi(U_CF - U_TOL) * mass
+    xb = lo if math.isfinite(lo) else hi
+    c = abs(s_value(xb, k0, k1, r) / l2)
+    slope = abs(s_slope(xb, k1, r) / l2)
+    cap = phi(c) * mass
+    if not (slope > 0.0):
+        return cap
+    return min(cap, phi(c) * _phi_max(lo, hi) / (c * slope))
+
+
+@njit(cache=True)
+def _omitted_phi_top(a, b, k0, k1, l2, r):
+    """Bound on E[phi(u) 1{a < X < b}] for the piece with u >= U_CF around the maximum of s.
+
+    By concavity u lies above the chords from (a, u(a)) and (b, u(b)) to its maximum
+    (xm, u_max), so with c = min(u(a), u(b)) and L = b - a the integral is at most
+    phi(c) max(phi) L / (c (u_max - c)), and never more than phi(c) P(piece).
+    """
+    ua = s_value(a, k0, k1, r) / l2
+    ub = s_value(b, k0, k1, r) / l2
+    c = min(ua, ub)
+    if k1 / r + 1.0 > 0.0:
+        xm = min(max((math.log1p(k1 / r) + 0.5 * r * r) / r, a), b)
+    else:
+        xm = a
+    u_max = max(s_value(xm, k0, k1, r) / l2, ua, ub)
+    cap = phi(c) * norm_mass(a, b)
+    if not (u_max > c):
+        return cap
+    return min(cap, phi(c) * _phi_max(a, b) * (b - a) / (c * (u_max - c)))
+
+
+@njit(cache=True)
 def integrals(k0, k1, l2, r, rule, want_jac, out, jac):
     """Evaluate I0..I4 (into ``out``) and, if ``want_jac``, dF/dtheta (into ``jac``, 4x4).
 
@@ -117,9 +173,13 @@ def integrals(k0, k1, l2, r, rule, want_jac, out, jac):
         xm = 0.5 * (a + b)
         um = s_value(xm, k0, k1, r) * inv_l2
         if um <= -U_CF:
-            _closed_form_h1(-math.inf if p == 0 else a, math.inf if p == nb - 2 else b, r, out)
+            lo = -math.inf if p == 0 else a
+            hi = math.inf if p == nb - 2 else b
+            _closed_form_h1(lo, hi, r, out)
+            out[7] += _omitted_phi_tail(lo, hi, k0, k1, l2, r)
             continue
         if um >= U_CF:
+            out[7] += _omitted_phi_top(a, b, k0, k1, l2, r)
             continue
         nsub = math.ceil((b - a) / width)
         panels += nsub
@@ -232,14 +292,15 @@ def dual_value(k0, k1, l2, r, q, m1, m2, rule, integ, res):
 
 
 @njit(cache=True)
-def dual_error_floor(l0, l1, l2, q, m1, m2, integ):
+def dual_error_floor(l0, l1, l2, r, q, m1, m2, integ):
     """Bound on the non-quadrature errors of dual_value (docs/math.md, "witness").
 
     Writing D = 1 - l0 (1 - q) + l1 m1 + l2 m2 + E[s h] - l2 E[phi(u)], the closed-form pieces
     (h = 0 where u >= U_CF, h = 1 where u <= -U_CF) can only LOWER the computed E[s h] (s has
-    the sign of u), so only the omitted phi(u) mass counts: at most l2 phi(U_CF - 0.02) < 6e-17
-    l2. Truncating to [-9, r + 9] costs at most 2e-18 (1 + l0 + 10 l1 + l2). Rounding: a small
-    multiple of eps times the sum of the magnitudes of every term, from the absolute sums.
+    the sign of u), so only the phi(u) mass they omit counts (``integ[7]``, bounded piece by
+    piece from the concavity of u). Truncating the quadrature to [-9, r + 9] omits
+    at most (l0 + l1 (r + 20) + l2 + 2) Phi(-9). Rounding: a small multiple of eps times the sum
+    of the magnitudes of all terms, taken from the absolute sums.
     """
     mags = (
         1.0
@@ -249,7 +310,9 @@ def dual_error_floor(l0, l1, l2, q, m1, m2, integ):
         + integ[0]
         + integ[6]
     )
-    return 64.0 * EPS * mags + 6e-17 * l2 + 2e-18 * (1.0 + l0 + 10.0 * l1 + l2)
+    omitted_phi = l2 * integ[7]
+    truncation = 1.2e-19 * (2.0 + l0 + l1 * (r + 20.0) + l2)
+    return 64.0 * EPS * mags + omitted_phi + truncation
 
 
 @njit(cache=True)
@@ -271,7 +334,7 @@ def certified_dual(k0, k1, l2, r, q, m1, m2):
     d12 = dual_value(k0, k1, l2, r, q, m1, m2, 1, integ, res)
     if not (math.isfinite(d12) and math.isfinite(d8)):
         return -math.inf
-    return d12 - 2.0 * abs(d12 - d8) - dual_error_floor(l0, l1, l2, q, m1, m2, integ)
+    return d12 - 2.0 * abs(d12 - d8) - dual_error_floor(l0, l1, l2, r, q, m1, m2, integ)
 
 
 _ = Phi  # re-exported for kernels that import from here

@@ -47,7 +47,7 @@ def _reference(k0, k1, l2, r):
 def test_integrals_match_adaptive_quadrature(theta):
     ref = _reference(*theta)
     for rule, tol in [(0, 2e-9), (1, 1e-13)]:
-        out = np.empty(7)
+        out = np.empty(8)
         integrals(*theta, rule, False, out, np.empty((4, 4)))
         np.testing.assert_allclose(out[:5], ref, rtol=0, atol=tol)
 
@@ -57,14 +57,14 @@ def test_jacobian_matches_finite_differences(theta):
     q, m1, m2 = 0.8, -0.1, 0.1
 
     def f(th):
-        out = np.empty(7)
+        out = np.empty(8)
         integrals(*th, 0, False, out, np.empty((4, 4)))
         res = np.empty(4)
         residuals(out, q, m1, m2, res)
         return res
 
     th = np.array(theta)
-    out = np.empty(7)
+    out = np.empty(8)
     jac = np.empty((4, 4))
     integrals(*th, 0, True, out, jac)
     fd = np.empty((4, 4))
@@ -83,7 +83,7 @@ def test_dual_value_is_the_lagrangian_and_below_p():
     k0, k1, l2, r = 0.3, 0.4, 0.2, 1.2
     q, m1, m2 = 0.8, -0.05, 0.12
     l0, l1 = k0 + 1 - r * r / 2, k1 + r
-    tmp = np.empty(7)
+    tmp = np.empty(8)
     res = np.empty(4)
     ours = dual_value(k0, k1, l2, r, q, m1, m2, 1, tmp, res)
 
