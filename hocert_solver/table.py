@@ -1319,7 +1319,7 @@ class RadiusTable:
                 client.submit(_solve_chunk, *inputs(c), numba_threads, pure=False) for c in todo
             ]
             index = {f.key: c for f, c in zip(futures, todo)}
-            for fut, res in as_completed(futures, with_results=True):
+            for fut, res in as_completed(futures, loop=client.loop, with_results=True):
                 r, s, v = res
                 finish(index[fut.key], r, s, v)
         finally:
