@@ -18,22 +18,8 @@ import time
 import numpy as np
 import pytest
 
-from hocert_solver import directional_radius, max_gradient_norm
-
-
-def random_feasible_triples(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """q over (1/2, 1) with extra mass near both ends; (a, b) uniform in the feasible half-disk."""
-    rng = np.random.default_rng(seed)
-    u = rng.random(n)
-    q = np.where(
-        u < 0.2,
-        0.5 + 10 ** rng.uniform(-6, -1, n),
-        np.where(u < 0.4, 1 - 10 ** rng.uniform(-7, -1, n), rng.uniform(0.55, 0.99, n)),
-    )
-    ang = rng.uniform(0.0, np.pi, n)
-    rho = np.sqrt(rng.random(n))
-    big_m = max_gradient_norm(q)
-    return q, rho * np.cos(ang) * big_m, rho * np.sin(ang) * big_m
+from hocert_solver import directional_radius
+from tests.solver.domain import random_feasible_triples
 
 
 @pytest.fixture(scope="module")

@@ -25,7 +25,7 @@ import math
 import numpy as np
 from numba import njit
 
-from ._normal import Phi, expm1_minus_x, norm_mass, norm_sf, phi
+from ._normal import expm1_minus_x, norm_mass, norm_sf, phi
 from ._quadrature import (
     GL8_W,
     GL8_X,
@@ -335,6 +335,3 @@ def certified_dual(k0, k1, l2, r, q, m1, m2):
     if not (math.isfinite(d12) and math.isfinite(d8)):
         return -math.inf
     return d12 - 2.0 * abs(d12 - d8) - dual_error_floor(l0, l1, l2, r, q, m1, m2, integ)
-
-
-_ = Phi  # re-exported for kernels that import from here

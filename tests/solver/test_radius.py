@@ -16,6 +16,7 @@ import pytest
 
 from hocert_solver import CONVERGED, FALLBACK, directional_radius, max_gradient_norm
 from tests.reference import reference_radius
+from tests.solver.domain import random_feasible_triples
 
 GRID = Path(__file__).parent / "data" / "reference_grid.npz"
 ACCURACY = 1e-6
@@ -52,17 +53,14 @@ def test_grid_soundness_and_accuracy():
 
 
 def _random_feasible(n, seed):
-    rng = np.random.default_rng(seed)
-    u = rng.random(n)
-    q = np.where(
-        u < 0.25,
-        0.5 + 10 ** rng.uniform(-5, -1, n),
-        np.where(u < 0.5, 1 - 10 ** rng.uniform(-6, -1, n), rng.uniform(0.55, 0.99, n)),
+    return random_feasible_triples(
+        n,
+        seed,
+        edge_share=0.25,
+        low_exponents=(-5.0, -1.0),
+        high_exponents=(-6.0, -1.0),
+        rho2_max=0.995,
     )
-    ang = rng.uniform(0.0, np.pi, n)
-    rho = np.sqrt(rng.uniform(0.0, 0.995, n))
-    big_m = max_gradient_norm(q)
-    return q, rho * np.cos(ang) * big_m, rho * np.sin(ang) * big_m
 
 
 def _check_against_live_reference(n, seed):

@@ -24,21 +24,9 @@ from tests.reference import (
     reference_radius,
     reference_radius_info,
 )
+from tests.solver.worked_values import WORKED
 
 GRID_FILE = Path(__file__).resolve().parent / "data" / "reference_grid.npz"
-
-# docs/math.md section 10: (q, a = m1 / M, b = m2 / M, R), R rounded to 12 decimals.
-WORKED_VALUES = [
-    (0.75, 0.0, 0.0, 1.121391027103),
-    (0.75, -0.5, 0.3, 0.865982324162),
-    (0.97, 0.2, 0.5, 2.363481589859),
-    (0.97, -0.9, 0.3, 1.954494174199),
-    (0.97, -0.6, 0.7, 2.232838824713),
-    (0.9995, -0.3, 0.2, 3.419356317886),
-    (0.8, 0.0, 1e-7, 1.268034031602),
-    (0.999999, -0.99, 0.0, 4.754364305493),
-    (0.97, -1.0, 0.0, 1.880793608151),
-]
 
 
 def _z(q: float) -> float:
@@ -54,7 +42,7 @@ def _inputs(q: float, a: float, b: float) -> tuple[float, float]:
 # --------------------------------------------------------------------------------------------
 # worked values
 # --------------------------------------------------------------------------------------------
-@pytest.mark.parametrize(("q", "a", "b", "expected"), WORKED_VALUES)
+@pytest.mark.parametrize(("q", "a", "b", "expected"), WORKED)
 def test_worked_values(q, a, b, expected):
     # the table is rounded to 12 decimals: agreement to 5e-13 plus the reference's own error
     assert reference_radius(q, *_inputs(q, a, b)) == pytest.approx(expected, abs=1e-11)
