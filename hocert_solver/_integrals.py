@@ -25,7 +25,7 @@ import math
 import numpy as np
 from numba import njit
 
-from ._normal import expm1_minus_x, norm_mass, norm_sf, phi
+from ._normal import expm1_minus_x, norm_mass, norm_sf_pdf, phi
 from ._quadrature import (
     GL8_W,
     GL8_X,
@@ -203,8 +203,13 @@ def integrals(k0, k1, l2, r, rule, want_jac, out, jac):
                     a3 += abs(pw - px)
                     continue
                 wm1 = math.expm1(v)
-                u = (k0 + k1 * x - expm1_minus_x(v)) * inv_l2
-                h = norm_sf(u)
+                # e^v - 1 - v from wm1; the series only where the subtraction would cancel.
+                if abs(v) < 1e-2:
+                    em = expm1_minus_x(v)
+                else:
+                    em = wm1 - v
+                u = (k0 + k1 * x - em) * inv_l2
+                h, g = norm_sf_pdf(u)
                 pw = px * (1.0 + wm1)
                 ph = px * h
                 i0 += ph
@@ -213,7 +218,6 @@ def integrals(k0, k1, l2, r, rule, want_jac, out, jac):
                 a1 += abs(ph * x)
                 a3 += abs(ph * wm1)
                 i4 += pw * (x - r) * h
-                g = phi(u)
                 pg = px * g
                 i2 += pg
                 if want_jac:

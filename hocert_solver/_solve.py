@@ -90,12 +90,12 @@ def _merit(theta, q, m1, m2, scale, l1_zero, integ, jac, res, want_jac):
 
 
 @njit(cache=True)
-def _newton(theta, q, m1, m2, scale, l1_zero, max_iter):
+def _newton(theta, q, m1, m2, scale, l1_zero, max_iter, integ):
     """Damped Newton on F(theta) = 0; returns (converged, iterations). theta updated in place.
 
     With ``l1_zero`` the multiplier l1 = k1 + r is held at 0 (k1 = -r) and (5b) is dropped.
+    On return ``integ`` holds the integrals (8-point rule) at the returned theta.
     """
-    integ = np.empty(N_INTEGRALS)
     jac = np.empty((4, 4))
     res = np.empty(4)
     a = np.empty((4, 4))
@@ -198,23 +198,21 @@ def _strip_start(q, m1, m2, w2, w1, r0, theta):
 
 
 @njit(cache=True)
-def _m1_slack(theta, q, m1, m2, scale):
+def _m1_slack(integ, q, m1, m2, scale):
     """With l1 = 0 the m1 constraint must hold as an inequality: E[X Phi(u)] >= m1."""
-    integ = np.empty(N_INTEGRALS)
     res = np.empty(4)
-    if integrals(theta[0], theta[1], theta[2], theta[3], 0, False, integ, np.empty((4, 4))) != OK:
-        return False
     residuals(integ, q, m1, m2, res)
     return res[1] >= -10.0 * NEWTON_TOL * scale[1]
 
 
 @njit(cache=True)
-def _solve_modes(theta, q, m1, m2, scale):
+def _solve_modes(theta, q, m1, m2, scale, integ):
     """Newton with the c1 < 0 clause of Theorem 3; returns (converged, l1_zero, iterations).
 
     Both active sets are tried, the more likely one first (l1 = 0 when the start has l1 = 0):
     the full system (4), (5a), (5b) with l1 >= 0 at the solution, or l1 = 0 without (5b) and
-    E[X Phi(u)] >= m1 at the solution (the m1 constraint slack).
+    E[X Phi(u)] >= m1 at the solution (the m1 constraint slack). On success ``integ`` holds
+    the integrals at the solution.
     """
     iterates = np.empty((2, 4))
     zero_first = theta[1] + theta[3] <= 0.0
@@ -226,13 +224,13 @@ def _solve_modes(theta, q, m1, m2, scale):
         for attempt in range(2):
             l1_zero = zero_first if attempt == 0 else not zero_first
             trial[:] = iterates[attempt]
-            ok, nit = _newton(trial, q, m1, m2, scale, l1_zero, budget)
+            ok, nit = _newton(trial, q, m1, m2, scale, l1_zero, budget, integ)
             total += nit
             iterates[attempt, :] = trial
             if not ok:
                 continue
             if l1_zero:
-                if _m1_slack(trial, q, m1, m2, scale):
+                if _m1_slack(integ, q, m1, m2, scale):
                     theta[:] = trial
                     return True, True, total
                 continue
@@ -240,16 +238,16 @@ def _solve_modes(theta, q, m1, m2, scale):
                 theta[:] = trial
                 return True, False, total
             # Equality solution has c1 < 0: fix l1 = 0 from there.
-            ok, nit = _newton(trial, q, m1, m2, scale, True, budget)
+            ok, nit = _newton(trial, q, m1, m2, scale, True, budget, integ)
             total += nit
-            if ok and _m1_slack(trial, q, m1, m2, scale):
+            if ok and _m1_slack(integ, q, m1, m2, scale):
                 theta[:] = trial
                 return True, True, total
     return False, False, total
 
 
 @njit(cache=True)
-def _continuation(theta, q, m1, m2, scale, w2, w1, r0):
+def _continuation(theta, q, m1, m2, scale, w2, w1, r0, integ):
     """Follow m2' from ~0 to m2 from the strip solution; returns (converged, l1_zero, iters)."""
     t = 0.125
     t_ok = 0.0
@@ -266,7 +264,7 @@ def _continuation(theta, q, m1, m2, scale, w2, w1, r0):
             trial[2] = good[2] * (t / t_ok)
         else:
             _strip_start(q, m1, m2 * t, w2, w1, r0, trial)
-        ok, lz, nit = _solve_modes(trial, q, m1, m2 * t, scale)
+        ok, lz, nit = _solve_modes(trial, q, m1, m2 * t, scale, integ)
         total += nit
         if ok:
             for j in range(4):
@@ -289,7 +287,7 @@ def _continuation(theta, q, m1, m2, scale, w2, w1, r0):
 
 
 @njit(cache=True)
-def _ray_continuation(theta, q, a, b, big_m, scale):
+def _ray_continuation(theta, q, a, b, big_m, scale, integ):
     """Approach a point near the feasible boundary along its ray; returns (ok, l1_zero, iters).
 
     Near the boundary (rho = hypot(max(a, 0), b) -> 1) the multipliers grow like 1 / (1 - rho)
@@ -315,14 +313,14 @@ def _ray_continuation(theta, q, a, b, big_m, scale):
             r_strip, w2, w1 = certified_strip_radius(q, m1)
             r0 = max(r_strip, 1e-8)
             _strip_start(q, m1, m2, w2, w1, r0, theta)
-            ok, l1_zero, nit = _solve_modes(theta, q, m1, m2, scale)
+            ok, l1_zero, nit = _solve_modes(theta, q, m1, m2, scale, integ)
             total += nit
             if not ok:
-                ok, l1_zero, nit = _continuation(theta, q, m1, m2, scale, w2, w1, r0)
+                ok, l1_zero, nit = _continuation(theta, q, m1, m2, scale, w2, w1, r0, integ)
                 total += nit
             first = False
         else:
-            ok, l1_zero, nit = _solve_modes(theta, q, m1, m2, scale)
+            ok, l1_zero, nit = _solve_modes(theta, q, m1, m2, scale, integ)
             total += nit
         if not ok or gap == gap_t:
             return ok, l1_zero, total
@@ -336,16 +334,17 @@ def _ray_continuation(theta, q, a, b, big_m, scale):
 
 
 @njit(cache=True)
-def _certify(theta, q, m1, m2, l1_zero):
-    """Step back from r* until the dual witness holds; return r_w (0.0 if none is found)."""
+def _certify(theta, q, m1, m2, l1_zero, integ):
+    """Step back from r* until the dual witness holds; return r_w (0.0 if none is found).
+
+    ``integ`` holds the solve's own integrals at theta (they only set the first step back).
+    """
     k0, k1, l2, rs = theta[0], theta[1], theta[2], theta[3]
     l0 = k0 + 1.0 - 0.5 * rs * rs
     l1 = 0.0 if l1_zero else k1 + rs
     if l0 < 0.0 or l1 < 0.0 or not (l2 > 0.0):
         return 0.0
-    integ = np.empty(N_INTEGRALS)
     res = np.empty(4)
-    integrals(k0, k1, l2, rs, 0, False, integ, np.empty((4, 4)))
     residuals(integ, q, m1, m2, res)
     slope = integ[4]  # -dD/dr at fixed lam (envelope theorem)
     if not (slope > 0.0):
@@ -399,16 +398,17 @@ def solve_one(q, a, b):
     scale[2] = big_m
     scale[3] = 1.0
     theta = np.empty(4)
+    integ = np.empty(N_INTEGRALS)
     _strip_start(q, m1, m2, w2, w1, r0, theta)
-    ok, l1_zero, nit = _solve_modes(theta, q, m1, m2, scale)
+    ok, l1_zero, nit = _solve_modes(theta, q, m1, m2, scale, integ)
     if not ok:
-        ok, l1_zero, n2 = _continuation(theta, q, m1, m2, scale, w2, w1, r0)
+        ok, l1_zero, n2 = _continuation(theta, q, m1, m2, scale, w2, w1, r0, integ)
         nit += n2
     if not ok and math.hypot(max(a, 0.0), b) > 0.99:
-        ok, l1_zero, n2 = _ray_continuation(theta, q, a, b, big_m, scale)
+        ok, l1_zero, n2 = _ray_continuation(theta, q, a, b, big_m, scale, integ)
         nit += n2
     if ok:
-        rw = _certify(theta, q, m1, m2, l1_zero)
+        rw = _certify(theta, q, m1, m2, l1_zero, integ)
         if rw > r_strip:
             return rw, CONVERGED, nit
         if theta[3] <= r_strip + 1e-9 * max(1.0, r_strip):

@@ -39,3 +39,24 @@ def test_expm1_minus_x_small_and_large():
     for v in [1e-9, -3e-4, 5e-3, -0.009, 0.02, 1.5, -4.0]:
         exact = float(mpmath.expm1(mpmath.mpf(v)) - mpmath.mpf(v))
         assert _normal.expm1_minus_x(v) == pytest.approx(exact, rel=1e-13)
+
+
+def test_sf_pdf_pair_matches_scipy_in_both_tails():
+    x = np.concatenate([np.linspace(-12.0, 12.0, 24001), [-0.0, 0.0, 9.999999, 10.0, 40.0, -40.0]])
+    pairs = np.array([_normal.norm_sf_pdf(v) for v in x])
+    sf = special.ndtr(-x)
+    pdf = stats.norm.pdf(x)
+    # The relative error grows like eps * x^2 / 2 through exp(-x^2 / 2) (4e-15 at x = 9.5).
+    tol = 4e-16 * (4.0 + x * x)
+    nonzero = sf > 0
+    assert np.all(np.abs(pairs[nonzero, 0] / sf[nonzero] - 1.0) <= tol[nonzero])
+    assert np.all(np.abs(pairs[:, 1] - pdf) <= tol * pdf)
+    # Below the axis the tail is 1 - (upper tail): absolute error near eps.
+    assert np.max(np.abs(pairs[x < 0, 0] - sf[x < 0])) < 4e-16
+
+
+def test_mills_polynomials_are_continuous_at_the_interval_joins():
+    for k in range(1, 10):
+        left = _normal.norm_sf_pdf(k - 1e-13)[0]
+        right = _normal.norm_sf_pdf(float(k))[0]
+        assert right == pytest.approx(left, rel=1e-11)
