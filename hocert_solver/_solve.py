@@ -23,6 +23,7 @@ from numba import njit, prange
 from ._integrals import N_INTEGRALS, OK, certified_dual, integrals, residuals
 from ._interval import certified_strip_radius
 from ._normal import expm1_minus_x, norm_isf, phi
+from ._warm_start import warm_start
 
 # Public status codes (documented in directional.py).
 CONVERGED = 0
@@ -39,7 +40,14 @@ NEWTON_TOL = 1e-11
 NOISE_TOL = 1e-8
 # Newton budgets: a short pass over both active sets, then a long one from where each stopped.
 NEWTON_BUDGETS = (12, 60)
+# From a table warm start (_warm_start.py) Newton either converges quickly or the strip start
+# takes over.
+WARM_BUDGETS = (8,)
 MAX_CONTINUATION = 60
+# Newton gives up after CRAWL_LIMIT consecutive steps shorter than CRAWL_STEP (a start too far
+# away for the local model); the continuation paths then take over.
+CRAWL_STEP = 1e-3
+CRAWL_LIMIT = 3
 
 
 @njit(cache=True)
@@ -107,6 +115,7 @@ def _newton(theta, q, m1, m2, scale, l1_zero, max_iter, integ):
     merit = _merit(theta, q, m1, m2, scale, l1_zero, integ, jac, res, True)
     if merit == math.inf:
         return False, 0
+    crawl = 0
     for it in range(max_iter):
         # Converged on the residuals (never on the step size alone).
         worst = 0.0
@@ -170,6 +179,9 @@ def _newton(theta, q, m1, m2, scale, l1_zero, max_iter, integ):
         for j in range(4):
             theta[j] = trial[j]
         merit = m_new
+        crawl = crawl + 1 if alpha < CRAWL_STEP else 0
+        if crawl >= CRAWL_LIMIT:
+            return False, it + 1
     return False, max_iter
 
 
@@ -206,7 +218,7 @@ def _m1_slack(integ, q, m1, m2, scale):
 
 
 @njit(cache=True)
-def _solve_modes(theta, q, m1, m2, scale, integ):
+def _solve_modes(theta, q, m1, m2, scale, integ, budgets):
     """Newton with the c1 < 0 clause of Theorem 3; returns (converged, l1_zero, iterations).
 
     Both active sets are tried, the more likely one first (l1 = 0 when the start has l1 = 0):
@@ -220,7 +232,7 @@ def _solve_modes(theta, q, m1, m2, scale, integ):
     iterates[1, :] = theta
     trial = np.empty(4)
     total = 0
-    for budget in NEWTON_BUDGETS:
+    for budget in budgets:
         for attempt in range(2):
             l1_zero = zero_first if attempt == 0 else not zero_first
             trial[:] = iterates[attempt]
@@ -264,7 +276,7 @@ def _continuation(theta, q, m1, m2, scale, w2, w1, r0, integ):
             trial[2] = good[2] * (t / t_ok)
         else:
             _strip_start(q, m1, m2 * t, w2, w1, r0, trial)
-        ok, lz, nit = _solve_modes(trial, q, m1, m2 * t, scale, integ)
+        ok, lz, nit = _solve_modes(trial, q, m1, m2 * t, scale, integ, NEWTON_BUDGETS)
         total += nit
         if ok:
             for j in range(4):
@@ -313,14 +325,14 @@ def _ray_continuation(theta, q, a, b, big_m, scale, integ):
             r_strip, w2, w1 = certified_strip_radius(q, m1)
             r0 = max(r_strip, 1e-8)
             _strip_start(q, m1, m2, w2, w1, r0, theta)
-            ok, l1_zero, nit = _solve_modes(theta, q, m1, m2, scale, integ)
+            ok, l1_zero, nit = _solve_modes(theta, q, m1, m2, scale, integ, NEWTON_BUDGETS)
             total += nit
             if not ok:
                 ok, l1_zero, nit = _continuation(theta, q, m1, m2, scale, w2, w1, r0, integ)
                 total += nit
             first = False
         else:
-            ok, l1_zero, nit = _solve_modes(theta, q, m1, m2, scale, integ)
+            ok, l1_zero, nit = _solve_modes(theta, q, m1, m2, scale, integ, NEWTON_BUDGETS)
             total += nit
         if not ok or gap == gap_t:
             return ok, l1_zero, total
@@ -371,16 +383,44 @@ def _certify(theta, q, m1, m2, l1_zero, integ):
 
 
 @njit(cache=True)
-def solve_one(q, a, b):
-    """Radius for q in (1/2, 1) and normalised a = m1/M(q) in [-1, 1], b = m2/M(q) >= 0.
+def _solve_cold(theta, q, m1, m2, a, b, big_m, scale, integ, w2, w1, r_strip):
+    """Newton from the strip start, then the continuation paths; returns (ok, l1_zero, nit)."""
+    r0 = max(r_strip, 1e-8)
+    _strip_start(q, m1, m2, w2, w1, r0, theta)
+    ok, l1_zero, nit = _solve_modes(theta, q, m1, m2, scale, integ, NEWTON_BUDGETS)
+    if not ok:
+        ok, l1_zero, n2 = _continuation(theta, q, m1, m2, scale, w2, w1, r0, integ)
+        nit += n2
+    if not ok and math.hypot(max(a, 0.0), b) > 0.99:
+        ok, l1_zero, n2 = _ray_continuation(theta, q, a, b, big_m, scale, integ)
+        nit += n2
+    return ok, l1_zero, nit
 
-    Input must already be validated and projected onto the feasible set
-    max(a, 0)^2 + b^2 <= 1. Returns (radius, status, iterations).
-    """
+
+@njit(cache=True)
+def _setup(q, a, b, scale):
+    """(z, M(q), m1, m2) for normalised input, and the residual scales."""
     z = norm_isf(1.0 - q)
     big_m = phi(z)
     m1 = a * big_m if a > -1.0 else -big_m
     m2 = b * big_m
+    scale[0] = 1.0 - q
+    scale[1] = big_m
+    scale[2] = big_m
+    scale[3] = 1.0
+    return z, big_m, m1, m2
+
+
+@njit(cache=True)
+def solve_one(q, a, b, table):
+    """Radius for q in (1/2, 1) and normalised a = m1/M(q) in [-1, 1], b = m2/M(q) >= 0.
+
+    Input must already be validated and projected onto the feasible set
+    max(a, 0)^2 + b^2 <= 1. ``table`` is the warm-start table (``_warm_start.load_table``;
+    an empty one disables warm starts). Returns (radius, status, iterations).
+    """
+    scale = np.empty(4)
+    z, big_m, m1, m2 = _setup(q, a, b, scale)
     r_strip, w2, w1 = certified_strip_radius(q, m1)
     if r_strip == math.inf:
         return math.inf, CONVERGED, 0
@@ -391,21 +431,15 @@ def solve_one(q, a, b):
     # Near the boundary of the feasible disk R grows without bound.
     if max(a, 0.0) ** 2 + b * b >= 1.0:
         return math.inf, CONVERGED, 0
-    r0 = max(r_strip, 1e-8)
-    scale = np.empty(4)
-    scale[0] = 1.0 - q
-    scale[1] = big_m
-    scale[2] = big_m
-    scale[3] = 1.0
     theta = np.empty(4)
     integ = np.empty(N_INTEGRALS)
-    _strip_start(q, m1, m2, w2, w1, r0, theta)
-    ok, l1_zero, nit = _solve_modes(theta, q, m1, m2, scale, integ)
+    ok = False
+    l1_zero = False
+    nit = 0
+    if warm_start(table, z, a, b, theta):
+        ok, l1_zero, nit = _solve_modes(theta, q, m1, m2, scale, integ, WARM_BUDGETS)
     if not ok:
-        ok, l1_zero, n2 = _continuation(theta, q, m1, m2, scale, w2, w1, r0, integ)
-        nit += n2
-    if not ok and math.hypot(max(a, 0.0), b) > 0.99:
-        ok, l1_zero, n2 = _ray_continuation(theta, q, a, b, big_m, scale, integ)
+        ok, l1_zero, n2 = _solve_cold(theta, q, m1, m2, a, b, big_m, scale, integ, w2, w1, r_strip)
         nit += n2
     if ok:
         rw = _certify(theta, q, m1, m2, l1_zero, integ)
@@ -421,11 +455,33 @@ def solve_one(q, a, b):
 
 
 @njit(cache=True, parallel=True)
-def solve_many(q, a, b, radius, status, nit):
+def solve_thetas(q, a, b, theta, ok):
+    """The cold solver's solution theta = (k0, k1, l2, r) per point (builds the warm starts).
+
+    Points outside the Newton regime (b <= B_TINY, the boundary) or not converged get ok False.
+    """
+    for i in prange(q.shape[0]):
+        scale = np.empty(4)
+        _z, big_m, m1, m2 = _setup(q[i], a[i], b[i], scale)
+        r_strip, w2, w1 = certified_strip_radius(q[i], m1)
+        ok[i] = False
+        theta[i, :] = math.nan
+        if r_strip == math.inf or b[i] <= B_TINY or max(a[i], 0.0) ** 2 + b[i] ** 2 >= 1.0:
+            continue
+        t = np.empty(4)
+        integ = np.empty(N_INTEGRALS)
+        good, _, _ = _solve_cold(t, q[i], m1, m2, a[i], b[i], big_m, scale, integ, w2, w1, r_strip)
+        if good:
+            ok[i] = True
+            theta[i, :] = t
+
+
+@njit(cache=True, parallel=True)
+def solve_many(q, a, b, table, radius, status, nit):
     """solve_one over flat arrays in parallel; every element gets its own status."""
     n = q.shape[0]
     for i in prange(n):
-        r, st, it = solve_one(q[i], a[i], b[i])
+        r, st, it = solve_one(q[i], a[i], b[i], table)
         radius[i] = r
         status[i] = st
         nit[i] = it

@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import special
 
-from . import _solve
+from . import _solve, _warm_start
 
 CONVERGED = _solve.CONVERGED
 ABSTAIN = _solve.ABSTAIN
@@ -210,7 +210,7 @@ def directional_radius(
         r = np.empty(qt.size)
         st = np.empty(qt.size, dtype=np.int8)
         it = np.empty(qt.size, dtype=np.int32)
-        _solve.solve_many(qt, a, b, r, st, it)
+        _solve.solve_many(qt, a, b, _warm_start.load_table(), r, st, it)
         st[outside & (st == CONVERGED)] = PROJECTED
         radius[todo] = r
         status[todo] = st

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from hocert_solver import _solve
+from hocert_solver._integrals import N_INTEGRALS, integrals
 from hocert_solver._interval import certified_strip_radius, strip_dual
 from hocert_solver._normal import norm_isf, phi
 from tests.solver.worked_values import WORKED
@@ -19,9 +20,17 @@ def _converged_theta(q, a, b):
     scale = np.array([1.0 - q, big_m, big_m, 1.0])
     theta = np.empty(4)
     _solve._strip_start(q, m1, m2, w2, w1, r_strip, theta)
-    ok, l1_zero, _ = _solve._solve_modes(theta, q, m1, m2, scale)
+    integ = np.empty(N_INTEGRALS)
+    ok, l1_zero, _ = _solve._solve_modes(theta, q, m1, m2, scale, integ, _solve.NEWTON_BUDGETS)
     assert ok
     return theta, m1, m2, l1_zero
+
+
+def _certify(theta, q, m1, m2, l1_zero):
+    """The witness on theta, handed the solve's own integrals at theta as in solve_one."""
+    integ = np.empty(N_INTEGRALS)
+    integrals(theta[0], theta[1], theta[2], theta[3], 0, False, integ, np.empty((4, 4)))
+    return _solve._certify(theta, q, m1, m2, l1_zero, integ)
 
 
 @pytest.mark.parametrize(("q", "a", "b", "true_r"), CASES)
@@ -30,7 +39,7 @@ def test_witness_refuses_too_large_radii(q, a, b, true_r, bump):
     theta, m1, m2, l1_zero = _converged_theta(q, a, b)
     fooled = theta.copy()
     fooled[3] = true_r * (1 + bump) + 1e-6  # claim a radius above the true one
-    r = _solve._certify(fooled, q, m1, m2, l1_zero)
+    r = _certify(fooled, q, m1, m2, l1_zero)
     assert r <= true_r + 1e-12
 
 
@@ -42,7 +51,7 @@ def test_witness_with_perturbed_multipliers_stays_sound(q, a, b, true_r):
         bad = theta * (1 + 0.3 * rng.standard_normal(4))
         bad[2] = abs(bad[2])
         bad[3] = abs(bad[3])
-        r = _solve._certify(bad, q, m1, m2, l1_zero)
+        r = _certify(bad, q, m1, m2, l1_zero)
         assert r <= true_r + 1e-12
 
 
