@@ -146,6 +146,14 @@ def integrals(k0, k1, l2, r, rule, want_jac, out, jac):
     ``rule`` selects the per-panel Gauss-Legendre order: 0 -> 8 nodes, 1 -> 12 nodes.
     Returns OK or TOO_MANY_PANELS.
     """
+    br = np.empty(MAX_BREAKS)
+    nb = breakpoints(k0, k1, l2, r, br)
+    return integrals_on(br, nb, k0, k1, l2, r, rule, want_jac, out, jac)
+
+
+@njit(cache=True)
+def integrals_on(br, nb, k0, k1, l2, r, rule, want_jac, out, jac):
+    """``integrals`` on given panel breakpoints ``br[:nb]`` (from ``breakpoints``)."""
     if rule == 0:
         tx = GL8_X
         tw = GL8_W
@@ -155,8 +163,6 @@ def integrals(k0, k1, l2, r, rule, want_jac, out, jac):
     nn = tx.shape[0]
     for i in range(N_INTEGRALS):
         out[i] = 0.0
-    br = np.empty(MAX_BREAKS)
-    nb = breakpoints(k0, k1, l2, r, br)
     width = max_panel_width(r)
     half_r2 = 0.5 * r * r
     inv_l2 = 1.0 / l2
@@ -334,8 +340,18 @@ def certified_dual(k0, k1, l2, r, q, m1, m2):
         return -math.inf
     integ = np.empty(N_INTEGRALS)
     res = np.empty(4)
-    d8 = dual_value(k0, k1, l2, r, q, m1, m2, 0, integ, res)
-    d12 = dual_value(k0, k1, l2, r, q, m1, m2, 1, integ, res)
+    jac = np.empty((4, 4))
+    # Both rules on the same panels: their difference then measures the rule, not the panels.
+    br = np.empty(MAX_BREAKS)
+    nb = breakpoints(k0, k1, l2, r, br)
+    if integrals_on(br, nb, k0, k1, l2, r, 0, False, integ, jac) != OK:
+        return -math.inf
+    residuals(integ, q, m1, m2, res)
+    d8 = (res[3] + 0.5) - l0 * res[0] - l1 * res[1] - l2 * res[2]
+    if integrals_on(br, nb, k0, k1, l2, r, 1, False, integ, jac) != OK:
+        return -math.inf
+    residuals(integ, q, m1, m2, res)
+    d12 = (res[3] + 0.5) - l0 * res[0] - l1 * res[1] - l2 * res[2]
     if not (math.isfinite(d12) and math.isfinite(d8)):
         return -math.inf
     return d12 - 2.0 * abs(d12 - d8) - dual_error_floor(l0, l1, l2, r, q, m1, m2, integ)

@@ -7,6 +7,9 @@ damped steps. This table stores solved points on a grid over
     z = Phi^{-1}(q) in [Z_MIN, Z_MAX],  a = m1 / M(q) in [A_MIN, A_MAX],
     beta = b / sqrt(1 - max(a, 0)^2) in [0, BETA_MAX]   (b = m2 / M(q)),
 
+uniform in z and a, and in v = -log(1 - beta) (the multipliers grow like 1 / (1 - beta) near
+the boundary of the feasible disk, where the solution changes fastest),
+
 in coordinates that stay bounded as b -> 0 (where l2 ~ b and k0 / l2, k1 / l2 ~ 1 / b):
 
     G = (b k0 / l2, b k1 / l2, log(l2 / b), r).
@@ -33,8 +36,9 @@ NZ = 54
 A_MIN = -1.0
 A_MAX = 0.9
 NA = 39
-BETA_MAX = 0.95
-NB = 20
+BETA_MAX = 0.995
+V_MAX = -math.log1p(-BETA_MAX)
+NB = 24
 # The beta = 0 layer holds the limit b -> 0, solved at this beta.
 BETA_ZERO_PROXY = 1e-4
 N_COORDS = 4
@@ -47,7 +51,7 @@ def grid_axes() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return (
         np.linspace(Z_MIN, Z_MAX, NZ),
         np.linspace(A_MIN, A_MAX, NA),
-        np.linspace(0.0, BETA_MAX, NB),
+        -np.expm1(-np.linspace(0.0, V_MAX, NB)),
     )
 
 
@@ -85,7 +89,10 @@ def warm_start(table: np.ndarray, z: float, a: float, b: float, theta: np.ndarra
         return False
     iz, tz = _cell(z, Z_MIN, Z_MAX, NZ)
     ia, ta = _cell(a, A_MIN, A_MAX, NA)
-    ib, tb = _cell(b / big_b, 0.0, BETA_MAX, NB)
+    beta = b / big_b
+    if not (beta <= BETA_MAX):
+        return False
+    ib, tb = _cell(-math.log1p(-beta), 0.0, V_MAX, NB)
     if iz < 0 or ia < 0 or ib < 0:
         return False
     g0 = g1 = g2 = g3 = 0.0

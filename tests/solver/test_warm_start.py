@@ -58,7 +58,7 @@ def test_warm_start_is_refused_outside_the_grid():
     assert not _warm_start.warm_start(table, 0.05, 0.0, 0.5, theta)  # z below the grid
     assert not _warm_start.warm_start(table, 6.0, 0.0, 0.5, theta)  # z above
     assert not _warm_start.warm_start(table, 2.0, 0.95, 0.1, theta)  # a above
-    assert not _warm_start.warm_start(table, 2.0, -0.5, 0.97, theta)  # beta above
+    assert not _warm_start.warm_start(table, 2.0, -0.5, 0.997, theta)  # beta above
     assert not _warm_start.warm_start(EMPTY, 2.0, 0.0, 0.5, theta)  # no table
     assert _warm_start.warm_start(table, 2.0, 0.0, 0.5, theta)
     assert theta[2] > 0
