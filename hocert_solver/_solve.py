@@ -39,6 +39,12 @@ B_TINY = 1e-6
 # the witness cannot beat the strip radius (m2 so small that the gain is below the step-back).
 STRIP_EXACT = 1e-7
 NEWTON_TOL = 1e-11
+# The last Newton step is taken without evaluating the integrals at its end point (the witness
+# evaluates that point anyway) when the scaled residual is below SKIP_TOL and the observed
+# quadratic rate, C = worst / prev^2, predicts C worst^2 <= NEWTON_TOL. The integrals then
+# belong to the previous iterate, flagged in integ[STALE].
+SKIP_TOL = 1e-7
+STALE = N_INTEGRALS
 # Residuals below this are accepted when rounding stops the line search (tiny radii).
 NOISE_TOL = 1e-8
 # Newton budgets: a short pass over both active sets, then a long one from where each stopped.
@@ -105,7 +111,8 @@ def _newton(theta, q, m1, m2, scale, l1_zero, max_iter, integ):
     """Damped Newton on F(theta) = 0; returns (converged, iterations). theta updated in place.
 
     With ``l1_zero`` the multiplier l1 = k1 + r is held at 0 (k1 = -r) and (5b) is dropped.
-    On return ``integ`` holds the integrals (8-point rule) at the returned theta.
+    On return ``integ`` holds the integrals (8-point rule) at the returned theta, or, with
+    ``integ[STALE]`` set, at the iterate before a final step taken without evaluation.
     """
     jac = np.empty((4, 4))
     res = np.empty(4)
@@ -113,12 +120,14 @@ def _newton(theta, q, m1, m2, scale, l1_zero, max_iter, integ):
     b = np.empty(4)
     trial = np.empty(4)
     idx = np.empty(4, dtype=np.int64)
+    integ[STALE] = 0.0
     if l1_zero:
         theta[1] = -theta[3]
     merit = _merit(theta, q, m1, m2, scale, l1_zero, integ, jac, res, True)
     if merit == math.inf:
         return False, 0
     crawl = 0
+    prev = math.inf
     for it in range(max_iter):
         # Converged on the residuals (never on the step size alone).
         worst = 0.0
@@ -162,6 +171,14 @@ def _newton(theta, q, m1, m2, scale, l1_zero, max_iter, integ):
             alpha = 2.0 / abs(d_log_l2)
         if d_r < 0.0:
             alpha = min(alpha, 0.8 * theta[3] / -d_r)
+        if worst <= SKIP_TOL and alpha == 1.0 and worst**3 <= NEWTON_TOL * prev * prev:
+            l2_t = l2 * math.exp(d_log_l2)
+            theta[0] = l2_t * (k0 / l2 + d_k0)
+            theta[3] = theta[3] + d_r
+            theta[1] = -theta[3] if l1_zero else l2_t * (k1 / l2 + d_k1)
+            theta[2] = l2_t
+            integ[STALE] = 1.0
+            return True, it + 1
         accepted = False
         for _ in range(30):
             l2_t = l2 * math.exp(alpha * d_log_l2)
@@ -182,6 +199,7 @@ def _newton(theta, q, m1, m2, scale, l1_zero, max_iter, integ):
         for j in range(4):
             theta[j] = trial[j]
         merit = m_new
+        prev = worst
         crawl = crawl + 1 if alpha < CRAWL_STEP else 0
         if crawl >= CRAWL_LIMIT:
             return False, it + 1
@@ -352,7 +370,8 @@ def _ray_continuation(theta, q, a, b, big_m, scale, integ):
 def _certify(theta, q, m1, m2, l1_zero, integ):
     """Step back from r* until the dual witness holds; return r_w (0.0 if none is found).
 
-    ``integ`` holds the solve's own integrals at theta (they only set the first step back).
+    ``integ`` holds the solve's own integrals at theta, or at the iterate before the final
+    Newton step (``integ[STALE]``). They only set the step sizes: the witness evaluates its own.
     """
     k0, k1, l2, rs = theta[0], theta[1], theta[2], theta[3]
     l0 = k0 + 1.0 - 0.5 * rs * rs
@@ -368,6 +387,8 @@ def _certify(theta, q, m1, m2, l1_zero, integ):
     # step of 3e-9 covers the quadrature error at the first try in 93% of cases (2e-10: 79%; each
     # retry costs two evaluations), and costs far less than the 1e-6 accuracy budget.
     d_star = (res[3] + 0.5) - l0 * res[0] - l1 * res[1] - l2 * res[2]
+    if integ[STALE] != 0.0:
+        d_star = 0.5  # the final step zeroed the linearised residuals
     delta = 3e-9 * rs + 1e-15 + max(0.0, 0.5 - d_star) / slope
     for _ in range(8):
         rw = rs - delta
@@ -435,7 +456,7 @@ def solve_one(q, a, b, table):
     if max(a, 0.0) ** 2 + b * b >= 1.0:
         return math.inf, CONVERGED, 0
     theta = np.empty(4)
-    integ = np.empty(N_INTEGRALS)
+    integ = np.empty(N_INTEGRALS + 1)
     ok = False
     l1_zero = False
     nit = 0
@@ -472,7 +493,7 @@ def solve_thetas(q, a, b, theta, ok):
         if r_strip == math.inf or b[i] <= B_TINY or max(a[i], 0.0) ** 2 + b[i] ** 2 >= 1.0:
             continue
         t = np.empty(4)
-        integ = np.empty(N_INTEGRALS)
+        integ = np.empty(N_INTEGRALS + 1)
         good, _, _ = _solve_cold(t, q[i], m1, m2, a[i], b[i], big_m, scale, integ, w2, w1, r_strip)
         if good:
             ok[i] = True

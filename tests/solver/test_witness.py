@@ -20,7 +20,7 @@ def _converged_theta(q, a, b):
     scale = np.array([1.0 - q, big_m, big_m, 1.0])
     theta = np.empty(4)
     _solve._strip_start(q, m1, m2, w2, w1, r_strip, theta)
-    integ = np.empty(N_INTEGRALS)
+    integ = np.empty(N_INTEGRALS + 1)  # the solver's scratch layout: integrals, then STALE
     ok, l1_zero, _ = _solve._solve_modes(theta, q, m1, m2, scale, integ, _solve.NEWTON_BUDGETS)
     assert ok
     return theta, m1, m2, l1_zero
@@ -28,7 +28,7 @@ def _converged_theta(q, a, b):
 
 def _certify(theta, q, m1, m2, l1_zero):
     """The witness on theta, handed the solve's own integrals at theta as in solve_one."""
-    integ = np.empty(N_INTEGRALS)
+    integ = np.zeros(N_INTEGRALS + 1)
     integrals(theta[0], theta[1], theta[2], theta[3], 0, False, integ, np.empty((4, 4)))
     return _solve._certify(theta, q, m1, m2, l1_zero, integ)
 
