@@ -56,7 +56,8 @@ class RadiusResult:
         ``1`` (ABSTAIN): ``q <= 1/2``, radius 0.
         ``2`` (PROJECTED): ``(m1, m2)`` lay outside the feasible disk
         ``max(m1, 0)^2 + m2^2 <= M(q)^2`` (noisy bounds); both were shrunk towards 0 by the same
-        factor (a conservative change: the radius is non-decreasing in m1 and m2) and solved.
+        factor onto its boundary (a conservative change: the radius is non-decreasing in m1 and
+        m2), where the radius is ``+inf``. Such input means a confidence bound failed.
         ``3`` (FALLBACK): the first-order solve did not converge or could not be certified; the
         radius is the (smaller, still certified) m2 = 0 radius R(q, m1, 0).
         ``-1`` (INVALID): NaN or out-of-domain input; radius is NaN.
@@ -200,22 +201,38 @@ def directional_radius(
     if todo.any():
         qt = qf[todo]
         big_m = max_gradient_norm(qt)
-        a = np.maximum(m1f[todo] / big_m, -1.0)  # E[X f] >= -M(q) always: lower m1 adds nothing
-        b = m2f[todo] / big_m
-        rho = np.hypot(np.maximum(a, 0.0), b)
-        outside = rho > 1.0 + _FEASIBILITY_SLACK
-        shrink = np.where(rho > 1.0, 1.0 / np.where(rho > 0, rho, 1.0), 1.0)
-        a = np.where(a > 0.0, a * shrink, a)
-        b = b * shrink
-        r = np.empty(qt.size)
-        st = np.empty(qt.size, dtype=np.int8)
-        it = np.empty(qt.size, dtype=np.int32)
-        _solve.solve_many(qt, a, b, _warm_start.load_table(), r, st, it)
-        st[outside & (st == CONVERGED)] = PROJECTED
+        with np.errstate(over="ignore"):  # huge bounds: +inf here, projected below
+            a = np.maximum(m1f[todo] / big_m, -1.0)  # E[X f] >= -M(q): lower m1 adds nothing
+            b = m2f[todo] / big_m
+        rho = _disk_rho(a, b)
+        # On or outside the boundary of the feasible disk: shrinking (a, b) onto the boundary
+        # (the radius is non-decreasing in m1 and m2) gives R = +inf there. Rounding would put
+        # the shrunk point a hair inside, so it is not solved.
+        on_or_out = rho >= 1.0
+        r = np.full(qt.size, np.inf)
+        st = np.where(rho > 1.0 + _FEASIBILITY_SLACK, PROJECTED, CONVERGED).astype(np.int8)
+        it = np.zeros(qt.size, dtype=np.int32)
+        inside = ~on_or_out
+        if inside.any():
+            ri = np.empty(int(inside.sum()))
+            si = np.empty(ri.size, dtype=np.int8)
+            ii = np.empty(ri.size, dtype=np.int32)
+            table = _warm_start.load_table()
+            _solve.solve_many(qt[inside], a[inside], b[inside], table, ri, si, ii)
+            r[inside], st[inside], it[inside] = ri, si, ii
         radius[todo] = r
         status[todo] = st
         nit[todo] = it
     return _finish(shape, radius, status, nit)
+
+
+def _disk_rho(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """hypot(max(a, 0), b) without overflow: +inf only where a coordinate is infinite."""
+    ap = np.maximum(a, 0.0)
+    big = np.maximum(ap, b)
+    s = np.where((big > 1.0) & np.isfinite(big), big, 1.0)
+    with np.errstate(over="ignore"):
+        return np.hypot(ap / s, b / s) * s
 
 
 def cohen_radius(q: ArrayLike, *, on_invalid: OnInvalid = "raise") -> np.ndarray:

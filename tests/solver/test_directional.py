@@ -140,6 +140,24 @@ def test_infeasible_input_is_projected_and_flagged():
     assert res.status == PROJECTED
 
 
+@pytest.mark.filterwarnings("error")
+@pytest.mark.parametrize(
+    ("q", "m1", "m2"), [(1 - 1e-10, 1e300, 1e300), (0.9, 0.0, 1e308), (0.99, 1e308, 0.0)]
+)
+def test_huge_bounds_are_projected_without_overflow(q, m1, m2):
+    res = directional_radius(q, m1, m2)
+    assert res.radius == np.inf
+    assert res.status == PROJECTED
+    assert res.nit == 0
+
+
+@pytest.mark.filterwarnings("error")
+def test_subnormal_bounds_are_not_projected():
+    res = directional_radius(0.9, 0.0, 1e-310)
+    assert res.status == CONVERGED
+    assert res.radius == directional_radius(0.9, 0.0, 0.0).radius
+
+
 def test_never_below_cohen_and_status_codes_documented():
     rng = np.random.default_rng(1)
     q = rng.uniform(0.51, 0.9999, 300)
