@@ -42,6 +42,24 @@ def test_directional_radius_throughput(benchmark, warm, n):
     )
 
 
+def test_throughput_without_warm_start_table(benchmark, warm, monkeypatch):
+    """The same solve from strip starts only: what the warm-start table buys."""
+    from hocert_solver import _warm_start
+
+    empty = np.full((0, 0, 0, _warm_start.N_COORDS), np.nan)
+    monkeypatch.setattr(_warm_start, "load_table", lambda: empty)
+    n = 10**5
+    q, m1, m2 = random_feasible_triples(n)
+    res = benchmark.pedantic(directional_radius, args=(q, m1, m2), rounds=1, iterations=1)
+    per_second = n / benchmark.stats.stats.min
+    benchmark.extra_info["triples_per_second"] = per_second
+    benchmark.extra_info["mean_newton_iterations"] = float(np.mean(res.nit))
+    print(
+        f"\n directional_radius n={n:>8d} without warm starts: {per_second:12.0f} triples/s,"
+        f" mean nit {np.mean(res.nit):.1f}"
+    )
+
+
 def test_scipy_baseline_and_ratio(benchmark, warm):
     reference = pytest.importorskip("tests.reference")
     q, m1, m2 = random_feasible_triples(20, seed=1)
