@@ -7,14 +7,15 @@ damped steps. This table stores solved points on a grid over
     z = Phi^{-1}(q) in [Z_MIN, Z_MAX],  a = m1 / M(q) in [A_MIN, A_MAX],
     beta = b / sqrt(1 - max(a, 0)^2) in [0, BETA_MAX]   (b = m2 / M(q)),
 
-uniform in z and a, and in v = -log(1 - beta) (the multipliers grow like 1 / (1 - beta) near
-the boundary of the feasible disk, where the solution changes fastest),
+uniform in z and a, and in v = beta - KAPPA log(1 - beta): nearly uniform in beta away from
+the boundary of the feasible disk, logarithmic in 1 - beta near it, where the multipliers grow
+like 1 / (1 - beta) and the solution changes fastest,
 
 in coordinates that stay bounded as b -> 0 (where l2 ~ b and k0 / l2, k1 / l2 ~ 1 / b):
 
     G = (b k0 / l2, b k1 / l2, log(l2 / b), r).
 
-A query interpolates G trilinearly and turns it back into theta = (k0, k1, l2, r). The table
+A query interpolates G (tricubic) and turns it back into theta = (k0, k1, l2, r). The table
 only shortens the solve: every radius is still certified by its own dual witness, and a start
 that does not converge falls back to the strip start. The table is built by the solver itself
 (``python tools/make_warm_start.py``) and shipped as ``data/warm_start.npy``; without the file
@@ -37,8 +38,9 @@ A_MIN = -1.0
 A_MAX = 0.9
 NA = 39
 BETA_MAX = 0.995
-V_MAX = -math.log1p(-BETA_MAX)
-NB = 24
+KAPPA = 0.1
+V_MAX = BETA_MAX - KAPPA * math.log1p(-BETA_MAX)
+NB = 30
 # The beta = 0 layer holds the limit b -> 0, solved at this beta.
 BETA_ZERO_PROXY = 1e-4
 N_COORDS = 4
@@ -46,12 +48,24 @@ N_COORDS = 4
 TABLE_FILE = Path(__file__).parent / "data" / "warm_start.npy"
 
 
+def _beta_of_v(v: np.ndarray) -> np.ndarray:
+    """Inverse of v = beta - KAPPA log(1 - beta) (increasing), by bisection to rounding."""
+    lo = np.zeros_like(v)
+    hi = np.ones_like(v)
+    for _ in range(60):
+        mid = 0.5 * (lo + hi)
+        below = mid - KAPPA * np.log1p(-mid) < v
+        lo = np.where(below, mid, lo)
+        hi = np.where(below, hi, mid)
+    return 0.5 * (lo + hi)
+
+
 def grid_axes() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The (z, a, beta) node coordinates of the table."""
     return (
         np.linspace(Z_MIN, Z_MAX, NZ),
         np.linspace(A_MIN, A_MAX, NA),
-        -np.expm1(-np.linspace(0.0, V_MAX, NB)),
+        _beta_of_v(np.linspace(0.0, V_MAX, NB)),
     )
 
 
@@ -79,30 +93,62 @@ def _cell(x: float, lo: float, hi: float, n: int) -> tuple[int, float]:
     return i, t - i
 
 
+@njit(cache=True, inline="always")
+def _weights(i, t, n, w):
+    """Catmull-Rom weights of nodes i-1..i+2 at t in [0, 1] (linear next to the ends)."""
+    if i >= 1 and i + 2 <= n - 1:
+        t2 = t * t
+        t3 = t2 * t
+        w[0] = 0.5 * (-t3 + 2.0 * t2 - t)
+        w[1] = 0.5 * (3.0 * t3 - 5.0 * t2 + 2.0)
+        w[2] = 0.5 * (-3.0 * t3 + 4.0 * t2 + t)
+        w[3] = 0.5 * (t3 - t2)
+    else:
+        w[0] = 0.0
+        w[1] = 1.0 - t
+        w[2] = t
+        w[3] = 0.0
+
+
 @njit(cache=True)
 def warm_start(table: np.ndarray, z: float, a: float, b: float, theta: np.ndarray) -> bool:
-    """Fill theta = (k0, k1, l2, r) from the table; False outside it or next to a gap."""
+    """Fill theta = (k0, k1, l2, r) from the table; False outside it or next to a gap.
+
+    Tricubic (Catmull-Rom) interpolation: the start is then about a hundred times closer than a
+    trilinear one, which saves about one Newton step.
+    """
     if table.shape[0] != NZ:
         return False
     big_b = math.sqrt(1.0 - max(a, 0.0) ** 2)
     if not (big_b > 0.0):
         return False
-    iz, tz = _cell(z, Z_MIN, Z_MAX, NZ)
-    ia, ta = _cell(a, A_MIN, A_MAX, NA)
     beta = b / big_b
     if not (beta <= BETA_MAX):
         return False
-    ib, tb = _cell(-math.log1p(-beta), 0.0, V_MAX, NB)
+    iz, tz = _cell(z, Z_MIN, Z_MAX, NZ)
+    ia, ta = _cell(a, A_MIN, A_MAX, NA)
+    ib, tb = _cell(beta - KAPPA * math.log1p(-beta), 0.0, V_MAX, NB)
     if iz < 0 or ia < 0 or ib < 0:
         return False
+    wz = np.empty(4)
+    wa = np.empty(4)
+    wb = np.empty(4)
+    _weights(iz, tz, NZ, wz)
+    _weights(ia, ta, NA, wa)
+    _weights(ib, tb, NB, wb)
     g0 = g1 = g2 = g3 = 0.0
-    for dz in range(2):
-        wz = tz if dz else 1.0 - tz
-        for da in range(2):
-            wa = ta if da else 1.0 - ta
-            for db in range(2):
-                w = wz * wa * (tb if db else 1.0 - tb)
-                node = table[iz + dz, ia + da, ib + db]
+    for dz in range(4):
+        if wz[dz] == 0.0:
+            continue
+        for da in range(4):
+            if wa[da] == 0.0:
+                continue
+            wza = wz[dz] * wa[da]
+            for db in range(4):
+                if wb[db] == 0.0:
+                    continue
+                w = wza * wb[db]
+                node = table[iz + dz - 1, ia + da - 1, ib + db - 1]
                 if not math.isfinite(node[0]):
                     return False  # a node the solver could not solve: no start here
                 g0 += w * node[0]
