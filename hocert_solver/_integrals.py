@@ -25,7 +25,7 @@ import math
 import numpy as np
 from numba import njit
 
-from ._normal import expm1_minus_x, norm_mass, norm_sf_pdf, phi
+from ._normal import expm1_pair, norm_mass, norm_sf_pdf, phi
 from ._quadrature import (
     GL8_W,
     GL8_X,
@@ -151,7 +151,7 @@ def integrals(k0, k1, l2, r, rule, want_jac, out, jac):
     return integrals_on(br, nb, k0, k1, l2, r, rule, want_jac, out, jac)
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath={"contract"})
 def integrals_on(br, nb, k0, k1, l2, r, rule, want_jac, out, jac):
     """``integrals`` on given panel breakpoints ``br[:nb]`` (from ``breakpoints``)."""
     if rule == 0:
@@ -208,12 +208,7 @@ def integrals_on(br, nb, k0, k1, l2, r, rule, want_jac, out, jac):
                     a1 += abs(px * x)
                     a3 += abs(pw - px)
                     continue
-                wm1 = math.expm1(v)
-                # e^v - 1 - v from wm1; the series only where the subtraction would cancel.
-                if abs(v) < 1e-2:
-                    em = expm1_minus_x(v)
-                else:
-                    em = wm1 - v
+                wm1, em = expm1_pair(v)
                 u = (k0 + k1 * x - em) * inv_l2
                 h, g = norm_sf_pdf(u)
                 pw = px * (1.0 + wm1)

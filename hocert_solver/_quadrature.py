@@ -23,7 +23,7 @@ import math
 import numpy as np
 from numba import njit
 
-from ._normal import expm1_minus_x
+from ._normal import expm1_minus_x, expm1_pair
 
 # u-levels where panels are split; |u| >= U_CF is integrated in closed form.
 LEVELS = np.array([-8.5, -4.5, -1.5, 1.5, 4.5, 8.5])
@@ -45,7 +45,7 @@ def s_value(x, k0, k1, r):
 
 @njit(cache=True, inline="always")
 def s_slope(x, k1, r):
-    return k1 - r * math.expm1(r * x - 0.5 * r * r)
+    return k1 - r * expm1_pair(r * x - 0.5 * r * r)[0]
 
 
 # Level crossings are located to |u - L| <= U_TOL: they only delimit panels. The closed-form
@@ -65,8 +65,8 @@ def _crossing(c, x0, lo, hi, k0, k1, r, tol):
     increasing = s_slope(0.5 * (lo + hi), k1, r) > 0.0
     for _ in range(60):
         v = r * x - half_r2
-        em1 = math.expm1(v)
-        f = k0 + k1 * x - expm1_minus_x(v) - c
+        em1, emv = expm1_pair(v)
+        f = k0 + k1 * x - emv - c
         if abs(f) <= tol:
             return x
         inside = f > 0.0

@@ -60,3 +60,16 @@ def test_mills_polynomials_are_continuous_at_the_interval_joins():
         left = _normal.norm_sf_pdf(k - 1e-13)[0]
         right = _normal.norm_sf_pdf(float(k))[0]
         assert right == pytest.approx(left, rel=1e-11)
+
+
+def test_expm1_pair_is_accurate_on_both_sides_of_its_branches():
+    mpmath = pytest.importorskip("mpmath")
+    mpmath.mp.dps = 40
+    vs = [-30.0, -2.0, -0.5, -0.4999999, -0.2, -0.01, -0.00999, -1e-7, 0.0, 3e-9, 0.00999, 0.01]
+    vs += [0.3, 0.4999999, 0.5, 0.7, 3.0, 40.0, 700.0]
+    for v in vs:
+        e, em = _normal.expm1_pair(v)
+        exact_e = mpmath.expm1(mpmath.mpf(v))
+        exact_em = exact_e - mpmath.mpf(v)
+        assert abs(e - float(exact_e)) <= 4e-16 * abs(float(exact_e))
+        assert abs(em - float(exact_em)) <= 2e-15 * abs(float(exact_em))
