@@ -27,6 +27,9 @@ from numba import njit
 
 from ._normal import expm1_pair, norm_mass, norm_sf_pdf, phi
 from ._quadrature import (
+    GK17_RATIO8,
+    GK17_W,
+    GK17_X,
     GL8_W,
     GL8_X,
     GL12_W,
@@ -43,6 +46,10 @@ from ._quadrature import (
 
 OK = 0
 TOO_MANY_PANELS = 1
+# integrals_on rules: 8- and 12-point Gauss-Legendre, and the 17-point Gauss-Kronrod pair.
+RULE_GL8 = 0
+RULE_GL12 = 1
+RULE_GK17_G8 = 2
 # I0..I4, then A1 = E|X h| and A3 = E|(w - 1) h| (sums of absolute values, for rounding bounds),
 # then B = a bound on E[phi(u)] over the closed-form pieces (the phi(u) mass they omit).
 N_INTEGRALS = 8
@@ -139,6 +146,24 @@ def _omitted_phi_top(a, b, k0, k1, l2, r):
     return min(cap, phi(c) * _phi_max(a, b) * (b - a) / (c * (u_max - c)))
 
 
+@njit(cache=True, inline="always")
+def _integrand(x, k0, k1, inv_l2, r, half_r2):
+    """At one node: (phi(x), phi(x) w, phi(x) (w - 1), h, g, u, w - 1), g = phi(u).
+
+    Where w overflows (s -> -inf) h = 1 and g = 0; u and w - 1 are then returned as 0 (they only
+    enter multiplied by g) and phi(x) w = phi(x - r).
+    """
+    v = r * x - half_r2
+    p = phi(x)
+    if v > 700.0:
+        pw = phi(x - r)
+        return p, pw, pw - p, 1.0, 0.0, 0.0, 0.0
+    wm1, em = expm1_pair(v)
+    u = (k0 + k1 * x - em) * inv_l2
+    h, g = norm_sf_pdf(u)
+    return p, p * (1.0 + wm1), p * wm1, h, g, u, wm1
+
+
 @njit(cache=True)
 def integrals(k0, k1, l2, r, rule, want_jac, out, jac):
     """Evaluate I0..I4 (into ``out``) and, if ``want_jac``, dF/dtheta (into ``jac``, 4x4).
@@ -148,18 +173,28 @@ def integrals(k0, k1, l2, r, rule, want_jac, out, jac):
     """
     br = np.empty(MAX_BREAKS)
     nb = breakpoints(k0, k1, l2, r, br)
-    return integrals_on(br, nb, k0, k1, l2, r, rule, want_jac, out, jac)
+    return integrals_on(br, nb, k0, k1, l2, r, rule, want_jac, out, jac, out)
 
 
 @njit(cache=True, fastmath={"contract"})
-def integrals_on(br, nb, k0, k1, l2, r, rule, want_jac, out, jac):
-    """``integrals`` on given panel breakpoints ``br[:nb]`` (from ``breakpoints``)."""
+def integrals_on(br, nb, k0, k1, l2, r, rule, want_jac, out, jac, out8):
+    """``integrals`` on given panel breakpoints ``br[:nb]`` (from ``breakpoints``).
+
+    ``rule`` 2 is the 17-point Gauss-Kronrod rule into ``out`` and, in the same pass, its
+    embedded 8-point Gauss rule into ``out8`` (no Jacobian); other rules leave ``out8`` alone.
+    """
+    pair = rule == RULE_GK17_G8
+    ratio8 = GK17_RATIO8
     if rule == 0:
         tx = GL8_X
         tw = GL8_W
-    else:
+    elif rule == 1:
         tx = GL12_X
         tw = GL12_W
+    else:
+        tx = GK17_X
+        tw = GK17_W
+        want_jac = False
     nn = tx.shape[0]
     for i in range(N_INTEGRALS):
         out[i] = 0.0
@@ -169,6 +204,7 @@ def integrals_on(br, nb, k0, k1, l2, r, rule, want_jac, out, jac):
     panels = 0
     # Scalar accumulators (not array slots) so the node loop stays in registers.
     i0 = i1 = i2 = i3 = i4 = a1 = a3 = 0.0
+    j0 = j1 = j2 = j3 = j4 = c1 = c3 = 0.0  # the embedded Gauss rule (pair mode)
     a00 = a01 = a02 = a03 = a11 = a12 = a13 = a22 = a23 = a33 = 0.0
     b30 = b31 = b32 = b33 = 0.0
     for p in range(nb - 1):
@@ -196,31 +232,30 @@ def integrals_on(br, nb, k0, k1, l2, r, rule, want_jac, out, jac):
             c = a + (2 * sub + 1) * hw
             for j in range(nn):
                 x = c + hw * tx[j]
-                v = r * x - half_r2
-                px = hw * tw[j] * phi(x)
-                if v > 700.0:
-                    # w overflows: s -> -inf, so h = 1 and phi(u) = 0 here.
-                    pw = hw * tw[j] * phi(x - r)
-                    i0 += px
-                    i1 += px * x
-                    i3 += pw - px
-                    i4 += pw * (x - r)
-                    a1 += abs(px * x)
-                    a3 += abs(pw - px)
-                    continue
-                wm1, em = expm1_pair(v)
-                u = (k0 + k1 * x - em) * inv_l2
-                h, g = norm_sf_pdf(u)
-                pw = px * (1.0 + wm1)
+                wt = hw * tw[j]
+                p0, pw, pwm1, h, g, u, wm1 = _integrand(x, k0, k1, inv_l2, r, half_r2)
+                px = wt * p0
+                pw *= wt
                 ph = px * h
+                t3 = wt * pwm1 * h
                 i0 += ph
                 i1 += ph * x
-                i3 += ph * wm1
+                i3 += t3
                 a1 += abs(ph * x)
-                a3 += abs(ph * wm1)
-                i4 += pw * (x - r) * h
+                a3 += abs(t3)
+                t4 = pw * (x - r) * h
+                i4 += t4
                 pg = px * g
                 i2 += pg
+                if pair:
+                    f = ratio8[j]  # zero at the Kronrod-only nodes
+                    j0 += f * ph
+                    j1 += f * ph * x
+                    j2 += f * pg
+                    j3 += f * t3
+                    j4 += f * t4
+                    c1 += f * abs(ph * x)
+                    c3 += f * abs(t3)
                 if want_jac:
                     # d u / d theta = (1, x, -u, -(w - 1)(x - r)) / l2; the 1/l2 is applied below.
                     d3 = -wm1 * (x - r)
@@ -241,6 +276,16 @@ def integrals_on(br, nb, k0, k1, l2, r, rule, want_jac, out, jac):
                     b31 += pwg * x
                     b32 -= pwg * u
                     b33 += pwg * d3
+    if pair:
+        # The closed-form pieces (already in out) are common to both rules.
+        out8[0] = out[0] + j0
+        out8[1] = out[1] + j1
+        out8[2] = out[2] + j2
+        out8[3] = out[3] + j3
+        out8[4] = out[4] + j4
+        out8[5] = out[5] + c1
+        out8[6] = out[6] + c3
+        out8[7] = out[7]
     out[0] += i0
     out[1] += i1
     out[2] += i2
@@ -334,19 +379,19 @@ def certified_dual(k0, k1, l2, r, q, m1, m2):
     if not (l2 > 0.0) or l0 < 0.0 or l1 < 0.0:
         return -math.inf
     integ = np.empty(N_INTEGRALS)
+    integ8 = np.empty(N_INTEGRALS)
     res = np.empty(4)
-    jac = np.empty((4, 4))
-    # Both rules on the same panels: their difference then measures the rule, not the panels.
     br = np.empty(MAX_BREAKS)
     nb = breakpoints(k0, k1, l2, r, br)
-    if integrals_on(br, nb, k0, k1, l2, r, 0, False, integ, jac) != OK:
+    # One pass: the Kronrod rule and its embedded Gauss rule on the same panels, so that their
+    # difference measures the rule, not the panels.
+    jac = np.empty((4, 4))  # unused: the pair rule has no Jacobian
+    if integrals_on(br, nb, k0, k1, l2, r, RULE_GK17_G8, False, integ, jac, integ8) != OK:
         return -math.inf
-    residuals(integ, q, m1, m2, res)
+    residuals(integ8, q, m1, m2, res)
     d8 = (res[3] + 0.5) - l0 * res[0] - l1 * res[1] - l2 * res[2]
-    if integrals_on(br, nb, k0, k1, l2, r, 1, False, integ, jac) != OK:
-        return -math.inf
     residuals(integ, q, m1, m2, res)
-    d12 = (res[3] + 0.5) - l0 * res[0] - l1 * res[1] - l2 * res[2]
-    if not (math.isfinite(d12) and math.isfinite(d8)):
+    d17 = (res[3] + 0.5) - l0 * res[0] - l1 * res[1] - l2 * res[2]
+    if not (math.isfinite(d17) and math.isfinite(d8)):
         return -math.inf
-    return d12 - 2.0 * abs(d12 - d8) - dual_error_floor(l0, l1, l2, r, q, m1, m2, integ)
+    return d17 - 2.0 * abs(d17 - d8) - dual_error_floor(l0, l1, l2, r, q, m1, m2, integ)

@@ -36,6 +36,55 @@ MAX_PANELS = 160
 GL8_X, GL8_W = np.polynomial.legendre.leggauss(8)
 GL12_X, GL12_W = np.polynomial.legendre.leggauss(12)
 
+# 17-point Gauss-Kronrod rule extending GL8 (tools/gauss_kronrod.py: 50-digit computation, exact
+# to degree 25). Its odd-numbered nodes are the GL8 nodes; GK17_W8 holds the GL8 weights there
+# and zeros at the 9 Kronrod nodes, so that one pass over 17 nodes yields both rules.
+GK17_X = np.array(
+    [
+        -0.9933798758817162,
+        -0.9602898564975363,
+        -0.8941209068474564,
+        -0.7966664774136267,
+        -0.6723540709451586,
+        -0.525532409916329,
+        -0.36070109792813193,
+        -0.1834346424956498,
+        0.0,
+        0.1834346424956498,
+        0.36070109792813193,
+        0.525532409916329,
+        0.6723540709451586,
+        0.7966664774136267,
+        0.8941209068474564,
+        0.9602898564975363,
+        0.9933798758817162,
+    ]
+)
+GK17_W = np.array(
+    [
+        0.017822383320710355,
+        0.04943939500213931,
+        0.08248229893135833,
+        0.11164637082683962,
+        0.1362631092551722,
+        0.1566526061681884,
+        0.1720706085552113,
+        0.18140002506803465,
+        0.18444640574469165,
+        0.18140002506803465,
+        0.1720706085552113,
+        0.1566526061681884,
+        0.1362631092551722,
+        0.11164637082683962,
+        0.08248229893135833,
+        0.04943939500213931,
+        0.017822383320710355,
+    ]
+)
+GK17_W8 = np.zeros(17)
+GK17_W8[1::2] = GL8_W
+GK17_RATIO8 = GK17_W8 / GK17_W  # embedded-rule weight per Kronrod weight
+
 
 @njit(cache=True, inline="always")
 def s_value(x, k0, k1, r):

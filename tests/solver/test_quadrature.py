@@ -1,0 +1,50 @@
+"""The quadrature rules: Gauss-Kronrod constants and the one-pass Kronrod/Gauss pair."""
+
+import numpy as np
+import pytest
+
+from hocert_solver import _quadrature as quad
+from hocert_solver._integrals import (
+    N_INTEGRALS,
+    OK,
+    RULE_GK17_G8,
+    RULE_GL8,
+    RULE_GL12,
+    integrals_on,
+)
+
+
+def test_kronrod_rule_is_exact_to_degree_25_and_embeds_gl8():
+    for degree in range(26):
+        exact = 2.0 / (degree + 1) if degree % 2 == 0 else 0.0
+        assert np.dot(quad.GK17_W, quad.GK17_X**degree) == pytest.approx(exact, abs=2e-15)
+    # Degree 26 is not integrated exactly (the rule is not a 17-point Gauss rule).
+    assert abs(np.dot(quad.GK17_W, quad.GK17_X**26) - 2.0 / 27) > 1e-10
+    np.testing.assert_allclose(quad.GK17_X[1::2], quad.GL8_X, atol=2e-16)
+    np.testing.assert_allclose(quad.GK17_W8[1::2], quad.GL8_W, rtol=0)
+    assert np.all(quad.GK17_W > 0)
+
+
+@pytest.mark.parametrize(
+    "theta",
+    [
+        (0.3, -0.2, 0.05, 1.1),
+        (2e4, 3.6e3, 9e3, 4.6),
+        (1e-6, -2e-6, 3e-6, 3e-3),
+        (3.0, 0.8, 1.5, 2.2),
+    ],
+)
+def test_pair_rule_gives_gl8_and_a_more_accurate_value_in_one_pass(theta):
+    k0, k1, l2, r = theta
+    br = np.empty(quad.MAX_BREAKS)
+    nb = quad.breakpoints(k0, k1, l2, r, br)
+    jac = np.empty((4, 4))
+    gl8, gl12, gk, emb = (np.zeros(N_INTEGRALS) for _ in range(4))
+    assert integrals_on(br, nb, k0, k1, l2, r, RULE_GL8, False, gl8, jac, gl8) == OK
+    assert integrals_on(br, nb, k0, k1, l2, r, RULE_GL12, False, gl12, jac, gl12) == OK
+    assert integrals_on(br, nb, k0, k1, l2, r, RULE_GK17_G8, False, gk, jac, emb) == OK
+    scale = np.abs(gl12[:5]) + 1e-300
+    # The embedded rule is GL8 up to summation order.
+    np.testing.assert_allclose(emb, gl8, rtol=1e-13, atol=1e-300)
+    # Kronrod is at least as close to GL12 as GL8 is (GL12 is far more accurate than GL8).
+    assert np.all(np.abs(gk[:5] - gl12[:5]) <= np.abs(gl8[:5] - gl12[:5]) + 1e-15 * scale)
