@@ -94,7 +94,7 @@ def _cell(x: float, lo: float, hi: float, n: int) -> tuple[int, float]:
 
 
 @njit(cache=True, inline="always")
-def _weights(i, t, n, w):
+def _weights(i: int, t: float, n: int, w: np.ndarray) -> None:
     """Catmull-Rom weights of nodes i-1..i+2 at t in [0, 1] (linear next to the ends)."""
     if i >= 1 and i + 2 <= n - 1:
         t2 = t * t
