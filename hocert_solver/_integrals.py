@@ -77,8 +77,8 @@ def _w_minus_1_mass(a, b, r):
 
 
 @njit(cache=True)
-def _closed_form_h1(a, b, r, out):
-    """Add the pieces of I0, I1, I3, I4 (and of the absolute sums A1, A3) over (a, b), h = 1."""
+def _closed_form_h1(a, b, r, out, bounds):
+    """Add the pieces of I0, I1, I3, I4 (and, with ``bounds``, of A1, A3) over (a, b), h = 1."""
     m = norm_mass(a, b)
     out[0] += m
     pa = phi(a) if math.isfinite(a) else 0.0
@@ -88,6 +88,8 @@ def _closed_form_h1(a, b, r, out):
     pa = phi(a - r) if math.isfinite(a) else 0.0
     pb = phi(b - r) if math.isfinite(b) else 0.0
     out[4] += pa - pb
+    if not bounds:
+        return
     out[5] += _abs_x_mass(a, b)
     c = 0.5 * r  # w(c) = 1
     out[6] += abs(_w_minus_1_mass(a, min(b, c), r)) + abs(_w_minus_1_mass(max(a, c), b, r))
@@ -169,6 +171,8 @@ def integrals(k0, k1, l2, r, rule, want_jac, out, jac):
     """Evaluate I0..I4 (into ``out``) and, if ``want_jac``, dF/dtheta (into ``jac``, 4x4).
 
     ``rule`` selects the per-panel Gauss-Legendre order: 0 -> 8 nodes, 1 -> 12 nodes.
+    Without ``want_jac`` also the bound sums A1, A3 and B (``out[5:8]``, used by the witness's
+    error floor); Newton's evaluations skip them and leave them at 0.
     Returns OK or TOO_MANY_PANELS.
     """
     br = np.empty(MAX_BREAKS)
@@ -184,6 +188,7 @@ def integrals_on(br, nb, k0, k1, l2, r, rule, want_jac, out, jac, out8):
     embedded 8-point Gauss rule into ``out8`` (no Jacobian); other rules leave ``out8`` alone.
     """
     pair = rule == RULE_GK17_G8
+    bounds = not want_jac or pair
     ratio8 = GK17_RATIO8
     if rule == 0:
         tx = GL8_X
@@ -217,11 +222,13 @@ def integrals_on(br, nb, k0, k1, l2, r, rule, want_jac, out, jac, out8):
         if um <= -U_CF:
             lo = -math.inf if p == 0 else a
             hi = math.inf if p == nb - 2 else b
-            _closed_form_h1(lo, hi, r, out)
-            out[7] += _omitted_phi_tail(lo, hi, k0, k1, l2, r)
+            _closed_form_h1(lo, hi, r, out, bounds)
+            if bounds:
+                out[7] += _omitted_phi_tail(lo, hi, k0, k1, l2, r)
             continue
         if um >= U_CF:
-            out[7] += _omitted_phi_top(a, b, k0, k1, l2, r)
+            if bounds:
+                out[7] += _omitted_phi_top(a, b, k0, k1, l2, r)
             continue
         nsub = math.ceil((b - a) / width)
         panels += nsub
@@ -241,8 +248,9 @@ def integrals_on(br, nb, k0, k1, l2, r, rule, want_jac, out, jac, out8):
                 i0 += ph
                 i1 += ph * x
                 i3 += t3
-                a1 += abs(ph * x)
-                a3 += abs(t3)
+                if bounds:
+                    a1 += abs(ph * x)
+                    a3 += abs(t3)
                 t4 = pw * (x - r) * h
                 i4 += t4
                 pg = px * g
