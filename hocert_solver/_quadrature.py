@@ -204,5 +204,10 @@ def breakpoints(k0, k1, l2, r, out):
 
 @njit(cache=True)
 def max_panel_width(r):
-    """Widest Gauss-Legendre panel: the weights vary on the scale 1 (phi) and 1/r (w)."""
-    return min(1.0, 2.0 / max(r, 1e-300))
+    """Widest Gauss-Legendre panel: the weights vary on the scale 1 (phi) and 1/r (w).
+
+    2.5 / r rather than 2 / r: 7% faster, the same worst error on the reference grid (-2.95e-7),
+    52 instead of 39 of its 2,514 points above 1e-8; 3 / r and 4 / r lost accuracy (worst 3.1e-7
+    and 4.6e-7, 115 and 201 points above 1e-8).
+    """
+    return min(1.0, 2.5 / max(r, 1e-300))

@@ -26,9 +26,10 @@ def test_worked_values(q, a, b, expected):
     res = directional_radius(q, a * big_m, b * big_m)
     assert res.status == CONVERGED
     assert res.success
-    # Sound (never above) and accurate to far better than the 1e-6 requirement.
+    # Sound (never above) and accurate to far better than the 1e-6 requirement: the witness steps
+    # back 3e-9 plus twice its quadrature-error estimate (up to a few 1e-8 at large r).
     assert res.radius <= expected + 1e-12
-    assert res.radius == pytest.approx(expected, rel=1e-8)
+    assert res.radius == pytest.approx(expected, rel=5e-8)
 
 
 def test_inequality_semantics_not_equality():
