@@ -174,7 +174,8 @@ def _newton(theta, q, m1, m2, scale, l1_zero, max_iter, integ):
             alpha = 2.0 / abs(d_log_l2)
         if d_r < 0.0:
             alpha = min(alpha, 0.8 * theta[3] / -d_r)
-        if worst <= SKIP_TOL and alpha == 1.0 and worst**3 <= NEWTON_TOL * prev * prev:
+        # (prev is +inf before the first step: no observed rate, no skip.)
+        if worst <= SKIP_TOL and alpha == 1.0 and worst**3 <= NEWTON_TOL * prev * prev < math.inf:
             l2_t = l2 * math.exp(d_log_l2)
             theta[0] = l2_t * (k0 / l2 + d_k0)
             theta[3] = theta[3] + d_r
