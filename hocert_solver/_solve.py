@@ -1,16 +1,20 @@
 """Per-triple solve of Theorem 3 with a dual witness, and the parallel driver (docs/math.md).
 
 For one normalised triple the solver
-1. takes the m2 = 0 strip solution (Corollary 3.1, ``_interval``) as a certified lower bound and
-   as the starting point (its multipliers, plus l2 from the width of the transition bands);
+1. starts Newton from the warm-start table (``_warm_start``) where it covers the input, else
+   (or if that start does not converge) from the m2 = 0 strip solution (Corollary 3.1,
+   ``_interval``: its multipliers, plus l2 from the width of the transition bands), which is
+   also a certified lower bound;
 2. runs damped Newton on the 4 equations (4), (5a), (5b), p(r) = 1/2 in theta = (k0, k1, l2, r)
    (``_integrals``), and if the multiplier l1 comes out negative (the c1 < 0 clause of
    Theorem 3) fixes l1 = 0 and solves the 3 equations without (5b); if Newton does not converge,
-   it follows a continuation path in m2 from the strip solution;
-3. certifies: steps back to r_w < r* until the dual value D(lam; r_w), evaluated with a 12-point
-   rule, minus twice its difference to the 8-point rule and a closed-form error floor, exceeds
-   1/2. Weak duality (D <= p for every lam >= 0) makes r_w a certified radius whether or not the
-   iteration converged. Only such an r_w, or the strip radius, is ever returned.
+   it follows a continuation path in m2 from the strip solution, or along the ray near the
+   boundary of the feasible disk;
+3. certifies: steps back to r_w < r* until the dual value D(lam; r_w), evaluated with the
+   17-point Gauss-Kronrod rule, minus twice its difference to the embedded 8-point Gauss rule
+   and a closed-form error floor, exceeds 1/2. Weak duality (D <= p for every lam >= 0) makes
+   r_w a certified radius whether or not the iteration converged. Only such an r_w, or the
+   strip radius, is ever returned.
 """
 
 from __future__ import annotations
