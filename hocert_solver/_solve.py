@@ -392,7 +392,7 @@ def _certify(theta, q, m1, m2, l1_zero, integ):
     if not (slope > 0.0):
         return 0.0
     # D(lam; r*) with the solve's own rule; 1/2 - D is what Newton left over. The extra relative
-    # step of 3e-9 covers the quadrature error at the first try in 93% of cases (2e-10: 79%; each
+    # step of 3e-9 covers the quadrature error at the first try in 92% of cases (2e-10: 79%; each
     # retry costs two evaluations), and costs far less than the 1e-6 accuracy budget.
     d_star = (res[3] + 0.5) - l0 * res[0] - l1 * res[1] - l2 * res[2]
     if integ[STALE] != 0.0:
