@@ -1,4 +1,4 @@
-"""Newton warm starts from a precomputed table of solutions (docs/math.md, "warm start").
+"""Newton warm starts from a precomputed table of solutions (docs/math.md 5, "Warm starts").
 
 The strip start (the m2 = 0 solution) is a poor first guess where the solution is far from a
 sharp step: q near 1 with a large m2, where the plateau of s leaks mass and Newton needs dozens of
