@@ -253,3 +253,36 @@ def test_slack_m1_with_large_m2_converges(q, a):
         assert res.radius == pytest.approx(ref.radius, rel=1e-7)
     else:  # here the m1 bound is active and adds a little
         assert res.radius >= ref.radius * (1 - 1e-9)
+
+
+@pytest.mark.parametrize("which", ["m1", "m2", "q"])
+def test_monotone_on_many_random_pairs(which):
+    """The property tests above, vectorised over 20,000 pairs that cross the warm-start table's
+    edges (q near 1/2 and 1, a up to 0.95) and mix warm and strip starts."""
+    rng = np.random.default_rng({"m1": 1, "m2": 2, "q": 3}[which])
+    n = 20_000
+    u = rng.random(n)
+    q = np.where(
+        u < 0.3,
+        0.5 + 10 ** rng.uniform(-4, -1, n),
+        np.where(u < 0.6, 1 - 10 ** rng.uniform(-6, -1, n), rng.uniform(0.5001, 0.9999, n)),
+    )
+    a = rng.uniform(-1.0, 0.95, n)
+    b = rng.uniform(0.0, 0.95, n)
+    step = rng.uniform(1e-4, 0.05, n)
+    big_m = max_gradient_norm(q)
+    q2, big_m2 = q, big_m
+    if which == "m1":
+        a2, b2 = a + step, b
+    elif which == "m2":
+        a2, b2 = a, b + step
+    else:
+        q2 = np.minimum(q + 10 ** rng.uniform(-6, -3, n), 1 - 1e-7)
+        big_m2 = max_gradient_norm(q2)
+        a2, b2 = a * big_m / big_m2, b * big_m / big_m2
+    ok = np.array([_feasible(*t) for t in zip(q, a, b, strict=True)])
+    ok &= np.array([_feasible(*t) for t in zip(q2, a2, b2, strict=True)])
+    r_lo = directional_radius(q[ok], a[ok] * big_m[ok], b[ok] * big_m[ok]).radius
+    r_hi = directional_radius(q2[ok], a2[ok] * big_m2[ok], b2[ok] * big_m2[ok]).radius
+    assert ok.sum() > 15_000
+    assert np.all(r_hi >= r_lo - 1e-7 * np.maximum(1.0, r_lo))
