@@ -188,7 +188,6 @@ def integrals_on(br, nb, k0, k1, l2, r, rule, want_jac, out, jac, out8):
     embedded 8-point Gauss rule into ``out8`` (no Jacobian); other rules leave ``out8`` alone.
     """
     pair = rule == RULE_GK17_G8
-    bounds = not want_jac or pair
     ratio8 = GK17_RATIO8
     if rule == 0:
         tx = GL8_X
@@ -200,6 +199,7 @@ def integrals_on(br, nb, k0, k1, l2, r, rule, want_jac, out, jac, out8):
         tx = GK17_X
         tw = GK17_W
         want_jac = False
+    bounds = not want_jac  # the witness's bound sums; Newton's evaluations skip them
     nn = tx.shape[0]
     for i in range(N_INTEGRALS):
         out[i] = 0.0
