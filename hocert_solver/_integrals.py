@@ -382,11 +382,20 @@ def certified_dual(k0, k1, l2, r, q, m1, m2):
     closed-form, truncation and rounding floor is subtracted. Since D <= p(r) for every
     lam >= 0 (weak duality), a value above 1/2 certifies r.
     """
+    return certified_dual_into(k0, k1, l2, r, q, m1, m2, np.empty(N_INTEGRALS))
+
+
+@njit(cache=True)
+def certified_dual_into(k0, k1, l2, r, q, m1, m2, integ):
+    """``certified_dual``, leaving the Kronrod-rule integrals at theta in ``integ``.
+
+    From them the caller gets the residuals at (lam, r) for free, which is how a Newton step
+    that was never evaluated is checked (``_solve._certify``).
+    """
     l0 = k0 + 1.0 - 0.5 * r * r
     l1 = k1 + r
     if not (l2 > 0.0) or l0 < 0.0 or l1 < 0.0:
         return -math.inf
-    integ = np.empty(N_INTEGRALS)
     integ8 = np.empty(N_INTEGRALS)
     res = np.empty(4)
     br = np.empty(MAX_BREAKS)

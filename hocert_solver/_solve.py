@@ -24,7 +24,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from ._integrals import N_INTEGRALS, OK, certified_dual, integrals, residuals
+from ._integrals import N_INTEGRALS, OK, certified_dual_into, integrals, residuals
 from ._interval import certified_strip_radius
 from ._normal import expm1_minus_x, norm_isf, phi
 from ._warm_start import warm_start
@@ -51,7 +51,23 @@ NEWTON_TOL = 1e-11
 # quadratic rate, C = worst / prev^2, predicts C worst^2 <= NEWTON_TOL. The integrals then
 # belong to the previous iterate, flagged in integ[STALE].
 SKIP_TOL = 1e-7
+# The solver's scratch array ``integ``: the integrals, then the STALE flag, then (after an
+# UNCHECKED step) the 3x3 Jacobian of (F0, F1, F2) in lam = (l0, l1, l2) at the last evaluation.
 STALE = N_INTEGRALS
+JAC_LAM = N_INTEGRALS + 1
+SCRATCH_SIZE = N_INTEGRALS + 10
+# integ[STALE] values: 0 the integrals are at theta; SKIPPED the last step was not evaluated
+# (its convergence predicted from the observed quadratic rate); UNCHECKED the first and only
+# step was not evaluated, and the witness's own integrals must confirm it (_certify).
+SKIPPED = 1.0
+UNCHECKED = 2.0
+# The first step from a warm start is taken unevaluated below this residual ...
+FIRST_SKIP_TOL = 1e-3
+# ... and accepted when the witness integrals at (lam, r_w) put R at most VERIFY_R * max(1, r_w)
+# above r_w, with the residuals (scaled) below VERIFY_F so that the quadratic model holds.
+VERIFY_F = 1e-5
+VERIFY_R = 1e-8
+MAX_FORWARD = 1
 # Residuals below this are accepted when rounding stops the line search (tiny radii).
 NOISE_TOL = 1e-8
 # Newton budgets: a short pass over both active sets, then a long one from where each stopped.
@@ -114,7 +130,7 @@ def _merit(theta, q, m1, m2, scale, l1_zero, integ, jac, res, want_jac):
 
 
 @njit(cache=True)
-def _newton(theta, q, m1, m2, scale, l1_zero, max_iter, integ):
+def _newton(theta, q, m1, m2, scale, l1_zero, max_iter, integ, first_skip):
     """Damped Newton on F(theta) = 0; returns (converged, iterations). theta updated in place.
 
     With ``l1_zero`` the multiplier l1 = k1 + r is held at 0 (k1 = -r) and (5b) is dropped.
@@ -178,14 +194,19 @@ def _newton(theta, q, m1, m2, scale, l1_zero, max_iter, integ):
             alpha = 2.0 / abs(d_log_l2)
         if d_r < 0.0:
             alpha = min(alpha, 0.8 * theta[3] / -d_r)
-        # (prev is +inf before the first step: no observed rate, no skip.)
-        if worst <= SKIP_TOL and alpha == 1.0 and worst**3 <= NEWTON_TOL * prev * prev < math.inf:
+        # (prev is +inf before the first step: no observed rate; such a skip must be checked.)
+        predicted = worst <= SKIP_TOL and worst**3 <= NEWTON_TOL * prev * prev < math.inf
+        unchecked = first_skip and it == 0 and worst <= FIRST_SKIP_TOL
+        if alpha == 1.0 and (predicted or unchecked):
             l2_t = l2 * math.exp(d_log_l2)
             theta[0] = l2_t * (k0 / l2 + d_k0)
             theta[3] = theta[3] + d_r
             theta[1] = -theta[3] if l1_zero else l2_t * (k1 / l2 + d_k1)
             theta[2] = l2_t
-            integ[STALE] = 1.0
+            integ[STALE] = SKIPPED if predicted else UNCHECKED
+            for i in range(3):
+                for j in range(3):
+                    integ[JAC_LAM + 3 * i + j] = jac[i, j]
             return True, it + 1
         accepted = False
         for _ in range(30):
@@ -247,7 +268,7 @@ def _m1_slack(integ, q, m1, m2, scale):
 
 
 @njit(cache=True)
-def _solve_modes(theta, q, m1, m2, scale, integ, budgets):
+def _solve_modes(theta, q, m1, m2, scale, integ, budgets, first_skip):
     """Newton with the c1 < 0 clause of Theorem 3; returns (converged, l1_zero, iterations).
 
     Both active sets are tried, the more likely one first (l1 = 0 when the start has l1 = 0):
@@ -267,7 +288,7 @@ def _solve_modes(theta, q, m1, m2, scale, integ, budgets):
         for attempt in range(2):
             l1_zero = zero_first if attempt == 0 else not zero_first
             trial[:] = iterates[attempt]
-            ok, nit = _newton(trial, q, m1, m2, scale, l1_zero, budget, integ)
+            ok, nit = _newton(trial, q, m1, m2, scale, l1_zero, budget, integ, first_skip)
             total += nit
             iterates[attempt, :] = trial
             if not ok:
@@ -281,7 +302,7 @@ def _solve_modes(theta, q, m1, m2, scale, integ, budgets):
                 theta[:] = trial
                 return True, False, total
             # Equality solution has c1 < 0: fix l1 = 0 from there.
-            ok, nit = _newton(trial, q, m1, m2, scale, True, budget, integ)
+            ok, nit = _newton(trial, q, m1, m2, scale, True, budget, integ, first_skip)
             total += nit
             if ok and _m1_slack(integ, q, m1, m2, scale):
                 theta[:] = trial
@@ -307,7 +328,7 @@ def _continuation(theta, q, m1, m2, scale, w2, w1, r0, integ):
             trial[2] = good[2] * (t / t_ok)
         else:
             _strip_start(q, m1, m2 * t, w2, w1, r0, trial)
-        ok, lz, nit = _solve_modes(trial, q, m1, m2 * t, scale, integ, NEWTON_BUDGETS)
+        ok, lz, nit = _solve_modes(trial, q, m1, m2 * t, scale, integ, NEWTON_BUDGETS, False)
         total += nit
         if ok:
             for j in range(4):
@@ -356,14 +377,14 @@ def _ray_continuation(theta, q, a, b, big_m, scale, integ):
             r_strip, w2, w1 = certified_strip_radius(q, m1)
             r0 = max(r_strip, 1e-8)
             _strip_start(q, m1, m2, w2, w1, r0, theta)
-            ok, l1_zero, nit = _solve_modes(theta, q, m1, m2, scale, integ, NEWTON_BUDGETS)
+            ok, l1_zero, nit = _solve_modes(theta, q, m1, m2, scale, integ, NEWTON_BUDGETS, False)
             total += nit
             if not ok:
                 ok, l1_zero, nit = _continuation(theta, q, m1, m2, scale, w2, w1, r0, integ)
                 total += nit
             first = False
         else:
-            ok, l1_zero, nit = _solve_modes(theta, q, m1, m2, scale, integ, NEWTON_BUDGETS)
+            ok, l1_zero, nit = _solve_modes(theta, q, m1, m2, scale, integ, NEWTON_BUDGETS, False)
             total += nit
         if not ok or gap == gap_t:
             return ok, l1_zero, total
@@ -377,22 +398,26 @@ def _ray_continuation(theta, q, a, b, big_m, scale, integ):
 
 
 @njit(cache=True)
-def _certify(theta, q, m1, m2, l1_zero, integ):
-    """Step back from r* until the dual witness holds; return r_w (0.0 if none is found).
+def _certify(theta, q, m1, m2, l1_zero, integ, scale):
+    """Step back from r* until the dual witness holds; return (r_w, checked).
 
-    ``integ`` holds the solve's own integrals at theta, or at the iterate before the final
-    Newton step (``integ[STALE]``). They only set the step sizes: the witness evaluates its own.
+    r_w is 0.0 if no witness is found. ``integ`` holds the solve's own integrals at theta, or at
+    the iterate before the final Newton step (``integ[STALE]``). They only set the step sizes:
+    the witness evaluates its own. ``checked`` is False only for an UNCHECKED step whose
+    witness integrals show theta off the solution (or no witness): r_w is then still certified,
+    but may lie further below R than the accuracy goal allows.
     """
     k0, k1, l2, rs = theta[0], theta[1], theta[2], theta[3]
     l0 = k0 + 1.0 - 0.5 * rs * rs
     l1 = 0.0 if l1_zero else k1 + rs
+    unchecked = integ[STALE] == UNCHECKED
     if l0 < 0.0 or l1 < 0.0 or not (l2 > 0.0):
-        return 0.0
+        return 0.0, not unchecked
     res = np.empty(4)
     residuals(integ, q, m1, m2, res)
     slope = integ[4]  # -dD/dr at fixed lam (envelope theorem)
     if not (slope > 0.0):
-        return 0.0
+        return 0.0, not unchecked
     # D(lam; r*) with the solve's own rule; 1/2 - D is what Newton left over. The extra relative
     # step of 3e-9 covers the quadrature error at the first try in 92% of cases (2e-10: 79%; each
     # retry costs two evaluations), and costs far less than the 1e-6 accuracy budget.
@@ -400,20 +425,86 @@ def _certify(theta, q, m1, m2, l1_zero, integ):
     if integ[STALE] != 0.0:
         d_star = 0.5  # the final step zeroed the linearised residuals
     delta = 3e-9 * rs + 1e-15 + max(0.0, 0.5 - d_star) / slope
+    wit = np.empty(N_INTEGRALS)
+    best = 0.0
+    forward = 0
     for _ in range(8):
         rw = rs - delta
         if rw <= 0.0:
-            return 0.0
+            break
         # Same multipliers lam = (l0, l1, l2) at r_w.
         kw0 = l0 - 1.0 + 0.5 * rw * rw
         kw1 = l1 - rw
-        lower = certified_dual(kw0, kw1, l2, rw, q, m1, m2)
-        if lower > 0.5:
-            return rw
+        lower = certified_dual_into(kw0, kw1, l2, rw, q, m1, m2, wit)
         if not math.isfinite(lower):
-            return 0.0
+            break
+        if lower > 0.5:
+            if not unchecked:
+                return rw, True
+            best = max(best, rw)
+            step, lam_gap = _gap_to_solution(
+                wit, q, m1, m2, l0, l1, l2, slope, l1_zero, scale, integ
+            )
+            # r_w must sit below R_lam by the witness's own error bound (D - lower) anyway;
+            # beyond that it may lose VERIFY_R, as a converged solve's first step-back does.
+            tol = VERIFY_R * max(1.0, rw)
+            margin = (lower - 0.5) / slope  # how far r_w could move up and still be witnessed
+            if lam_gap <= tol and (step + lam_gap <= tol or margin <= tol):
+                return rw, True
+            if not (lam_gap <= tol) or forward == MAX_FORWARD:
+                return best, False
+            # lam is near its maximiser but r_w is short of R: D(lam; r) is linear in r to
+            # well within the goal over such a step, so step forward to R less the margin.
+            forward += 1
+            delta -= margin - 3e-9 * rs
+            continue
+        if forward > 0:
+            return best, False
         delta += 2.0 * (0.5 - lower) / slope + delta
-    return 0.0
+    return best, not unchecked
+
+
+@njit(cache=True)
+def _gap_to_solution(wit, q, m1, m2, l0, l1, l2, slope, l1_zero, scale, integ):
+    """From the witness integrals at (lam, r_w): (R_lam - r_w, R - R_lam), or (inf, inf).
+
+    R_lam, where D(lam; r) = 1/2, is r_w + (D(lam; r_w) - 1/2) / slope to first order. The
+    residuals F of (4), (5a), (5b) at (lam, r_w) are minus the gradient of the concave D in lam,
+    so lam falls short of the maximiser by about F^T J^-1 F / 2 in D (J = dF/dlam, stored by
+    _newton), which moves R by that over the slope. (inf, inf) when the residuals are too large
+    for this quadratic model or J is unusable.
+    """
+    res = np.empty(4)
+    residuals(wit, q, m1, m2, res)
+    for i in range(3):
+        if l1_zero and i == 1:
+            # (5b) is slack at the solution: E[X Phi(u)] >= m1, up to the tolerance.
+            if res[1] < -VERIFY_F * scale[1]:
+                return math.inf, math.inf
+        elif not (abs(res[i]) <= VERIFY_F * scale[i]):
+            return math.inf, math.inf
+    n = 0
+    idx = np.empty(3, dtype=np.int64)
+    for i in range(3):
+        if not (l1_zero and i == 1):
+            idx[n] = i
+            n += 1
+    a = np.empty((4, 4))
+    g = np.empty(4)
+    for ii in range(n):
+        g[ii] = res[idx[ii]]
+        for jj in range(n):
+            a[ii, jj] = integ[JAC_LAM + 3 * idx[ii] + idx[jj]]
+    f = g.copy()
+    if not _solve_linear(a, g, n):
+        return math.inf, math.inf
+    lam_gap = 0.0
+    for ii in range(n):
+        lam_gap += 0.5 * f[ii] * g[ii]
+    if not (lam_gap >= 0.0):
+        return math.inf, math.inf
+    d = (res[3] + 0.5) - l0 * res[0] - l1 * res[1] - l2 * res[2]
+    return (d - 0.5) / slope, lam_gap / slope
 
 
 @njit(cache=True)
@@ -421,7 +512,7 @@ def _solve_cold(theta, q, m1, m2, a, b, big_m, scale, integ, w2, w1, r_strip):
     """Newton from the strip start, then the continuation paths; returns (ok, l1_zero, nit)."""
     r0 = max(r_strip, 1e-8)
     _strip_start(q, m1, m2, w2, w1, r0, theta)
-    ok, l1_zero, nit = _solve_modes(theta, q, m1, m2, scale, integ, NEWTON_BUDGETS)
+    ok, l1_zero, nit = _solve_modes(theta, q, m1, m2, scale, integ, NEWTON_BUDGETS, False)
     if not ok:
         ok, l1_zero, n2 = _continuation(theta, q, m1, m2, scale, w2, w1, r0, integ)
         nit += n2
@@ -464,20 +555,30 @@ def solve_one(q, a, b, table):
     if max(a, 0.0) ** 2 + b * b >= 1.0:
         return math.inf, CONVERGED, 0
     theta = np.empty(4)
-    integ = np.empty(N_INTEGRALS + 1)
+    integ = np.empty(SCRATCH_SIZE)
     ok = False
     l1_zero = False
     nit = 0
     rw = -1.0  # witness not tried yet
+    unchecked_rw = 0.0  # certified, but not confirmed accurate (see _certify)
     if warm_start(table, z, a, b, theta):
-        ok, l1_zero, nit = _solve_modes(theta, q, m1, m2, scale, integ, WARM_BUDGETS)
+        ok, l1_zero, nit = _solve_modes(theta, q, m1, m2, scale, integ, WARM_BUDGETS, True)
+        if ok and integ[STALE] == UNCHECKED:
+            rw, checked = _certify(theta, q, m1, m2, l1_zero, integ, scale)
+            if not checked:
+                # Go on from the unchecked iterate, evaluating every step this time.
+                unchecked_rw = rw
+                rw = -1.0
+                ok, l1_zero, n2 = _solve_modes(theta, q, m1, m2, scale, integ, WARM_BUDGETS, False)
+                nit += n2
         if ok and b >= STRIP_SKIP_BETA * math.sqrt(1.0 - max(a, 0.0) ** 2):
             # Far enough from m2 = 0 that R exceeds the strip radius by far more than any
             # witness step-back (measured: >= 7e-5 relative over the whole table domain at
             # beta = 0.05, against <= 1e-7), so the strip radius need not be computed.
-            rw = _certify(theta, q, m1, m2, l1_zero, integ)
+            if rw < 0.0:
+                rw, _ = _certify(theta, q, m1, m2, l1_zero, integ, scale)
             if rw > 0.0:
-                return rw, CONVERGED, nit
+                return max(rw, unchecked_rw), CONVERGED, nit
     r_strip, w2, w1 = certified_strip_radius(q, m1)
     if r_strip == math.inf:
         return math.inf, CONVERGED, nit
@@ -486,16 +587,15 @@ def solve_one(q, a, b, table):
         nit += n2
     if ok:
         if rw < 0.0:  # (a witness that already failed on this theta would fail again)
-            rw = _certify(theta, q, m1, m2, l1_zero, integ)
+            rw, _ = _certify(theta, q, m1, m2, l1_zero, integ, scale)
         if rw > r_strip:
-            return rw, CONVERGED, nit
+            return max(rw, unchecked_rw), CONVERGED, nit
         if theta[3] <= r_strip + STRIP_EXACT * max(1.0, r_strip):
             # The first-order gain is about the size of the witness step-back: the strip
             # radius is then within STRIP_EXACT of the solution, well inside the 1e-6 goal.
-            return r_strip, CONVERGED, nit
-    if r_strip > 0.0:
-        return r_strip, FALLBACK, nit
-    return 0.0, FALLBACK, nit
+            return max(r_strip, unchecked_rw), CONVERGED, nit
+    # Every radius here is certified, so the larger one is too.
+    return max(r_strip, unchecked_rw, 0.0), FALLBACK, nit
 
 
 @njit(cache=True, parallel=True)
@@ -513,11 +613,28 @@ def solve_thetas(q, a, b, theta, ok):
         if r_strip == math.inf or b[i] <= B_TINY or max(a[i], 0.0) ** 2 + b[i] ** 2 >= 1.0:
             continue
         t = np.empty(4)
-        integ = np.empty(N_INTEGRALS + 1)
+        integ = np.empty(SCRATCH_SIZE)
         good, _, _ = _solve_cold(t, q[i], m1, m2, a[i], b[i], big_m, scale, integ, w2, w1, r_strip)
         if good:
             ok[i] = True
             theta[i, :] = t
+
+
+@njit(cache=True, parallel=True)
+def slack_threshold(q, theta, ok, a_star):
+    """a* = E[X Phi(u)] / M(q) at l1 = 0 solutions theta (builds the warm starts).
+
+    For a = m1 / M(q) <= a* the m1 constraint is slack and the l1 = 0 solution is the answer;
+    points with ok False are left alone.
+    """
+    for i in prange(q.shape[0]):
+        if not ok[i]:
+            continue
+        integ = np.empty(N_INTEGRALS)
+        jac = np.empty((4, 4))
+        t = theta[i]
+        if integrals(t[0], t[1], t[2], t[3], 0, False, integ, jac) == OK:
+            a_star[i] = -integ[1] / phi(norm_isf(1.0 - q[i]))
 
 
 @njit(cache=True, parallel=True)

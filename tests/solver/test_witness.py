@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from hocert_solver import _solve
-from hocert_solver._integrals import N_INTEGRALS, integrals
+from hocert_solver._integrals import integrals
 from hocert_solver._interval import certified_strip_radius, strip_dual
 from hocert_solver._normal import norm_isf, phi
 from tests.solver.worked_values import WORKED
@@ -20,38 +20,61 @@ def _converged_theta(q, a, b):
     scale = np.array([1.0 - q, big_m, big_m, 1.0])
     theta = np.empty(4)
     _solve._strip_start(q, m1, m2, w2, w1, r_strip, theta)
-    integ = np.empty(N_INTEGRALS + 1)  # the solver's scratch layout: integrals, then STALE
-    ok, l1_zero, _ = _solve._solve_modes(theta, q, m1, m2, scale, integ, _solve.NEWTON_BUDGETS)
+    integ = np.empty(_solve.SCRATCH_SIZE)
+    ok, l1_zero, _ = _solve._solve_modes(
+        theta, q, m1, m2, scale, integ, _solve.NEWTON_BUDGETS, False
+    )
     assert ok
     return theta, m1, m2, l1_zero
 
 
-def _certify(theta, q, m1, m2, l1_zero):
-    """The witness on theta, handed the solve's own integrals at theta as in solve_one."""
-    integ = np.zeros(N_INTEGRALS + 1)
-    integrals(theta[0], theta[1], theta[2], theta[3], 0, False, integ, np.empty((4, 4)))
-    return _solve._certify(theta, q, m1, m2, l1_zero, integ)
+def _scratch(theta, stale):
+    """The solver's scratch array as _newton leaves it: integrals, STALE flag, lam-Jacobian."""
+    integ = np.zeros(_solve.SCRATCH_SIZE)
+    jac = np.empty((4, 4))
+    integrals(theta[0], theta[1], theta[2], theta[3], 0, True, integ, jac)
+    integ[_solve.STALE] = stale
+    integ[_solve.JAC_LAM : _solve.JAC_LAM + 9] = jac[:3, :3].ravel()
+    return integ
+
+
+def _certify(theta, q, m1, m2, l1_zero, stale=0.0):
+    """The witness on theta, handed the solve's own integrals at theta as in solve_one.
+
+    ``stale=_solve.UNCHECKED`` runs it as after an unevaluated first Newton step: it then also
+    checks theta against its own integrals and may step r_w forward.
+    """
+    integ = _scratch(theta, stale)
+    big_m = phi(norm_isf(1.0 - q))
+    scale = np.array([1.0 - q, big_m, big_m, 1.0])
+    r, _checked = _solve._certify(theta, q, m1, m2, l1_zero, integ, scale)
+    return r
+
+
+STALE_FLAGS = [0.0, _solve.SKIPPED, _solve.UNCHECKED]
 
 
 @pytest.mark.parametrize(("q", "a", "b", "true_r"), CASES)
 @pytest.mark.parametrize("bump", [1e-9, 1e-6, 1e-3, 0.1, 1.0])
-def test_witness_refuses_too_large_radii(q, a, b, true_r, bump):
+@pytest.mark.parametrize("stale", STALE_FLAGS)
+def test_witness_refuses_too_large_radii(q, a, b, true_r, bump, stale):
     theta, m1, m2, l1_zero = _converged_theta(q, a, b)
     fooled = theta.copy()
     fooled[3] = true_r * (1 + bump) + 1e-6  # claim a radius above the true one
-    r = _certify(fooled, q, m1, m2, l1_zero)
+    r = _certify(fooled, q, m1, m2, l1_zero, stale)
     assert r <= true_r + 1e-12
 
 
 @pytest.mark.parametrize(("q", "a", "b", "true_r"), CASES)
-def test_witness_with_perturbed_multipliers_stays_sound(q, a, b, true_r):
+@pytest.mark.parametrize("stale", STALE_FLAGS)
+def test_witness_with_perturbed_multipliers_stays_sound(q, a, b, true_r, stale):
     theta, m1, m2, l1_zero = _converged_theta(q, a, b)
     rng = np.random.default_rng(0)
     for _ in range(20):
         bad = theta * (1 + 0.3 * rng.standard_normal(4))
         bad[2] = abs(bad[2])
         bad[3] = abs(bad[3])
-        r = _certify(bad, q, m1, m2, l1_zero)
+        r = _certify(bad, q, m1, m2, l1_zero, stale)
         assert r <= true_r + 1e-12
 
 
@@ -60,3 +83,25 @@ def test_strip_witness_refuses_beyond_the_strip_radius():
     r, w2, w1 = certified_strip_radius(q, m1)
     assert strip_dual(q, m1, w2, w1, r) > 0.5
     assert strip_dual(q, m1, w2, w1, r * (1 + 1e-6)) < 0.5
+
+
+@pytest.mark.parametrize(("q", "a", "b", "true_r"), CASES)
+def test_unchecked_iterate_is_confirmed_only_near_the_solution(q, a, b, true_r):
+    """An unevaluated Newton step is accepted only if the witness integrals put it close."""
+    theta, m1, m2, l1_zero = _converged_theta(q, a, b)
+    big_m = phi(norm_isf(1.0 - q))
+    scale = np.array([1.0 - q, big_m, big_m, 1.0])
+
+    def certify(t):
+        integ = _scratch(t, _solve.UNCHECKED)
+        return _solve._certify(t, q, m1, m2, l1_zero, integ, scale)
+
+    r, checked = certify(theta)
+    assert checked
+    assert true_r * (1 - 5e-8) - 1e-12 <= r <= true_r + 1e-12
+    # Multipliers 1% off: still a certified radius, but flagged as not confirmed accurate.
+    off = theta.copy()
+    off[2] *= 1.01
+    r, checked = certify(off)
+    assert not checked
+    assert r <= true_r + 1e-12
