@@ -36,9 +36,10 @@ from ._quadrature import (
     GL12_X,
     MAX_BREAKS,
     MAX_PANELS,
+    N_GUIDE,
     U_CF,
     U_TOL,
-    breakpoints,
+    breakpoints_guided,
     max_panel_width,
     s_slope,
     s_value,
@@ -175,8 +176,18 @@ def integrals(k0, k1, l2, r, rule, want_jac, out, jac):
     error floor); Newton's evaluations skip them and leave them at 0.
     Returns OK or TOO_MANY_PANELS.
     """
+    return integrals_guided(k0, k1, l2, r, rule, want_jac, out, jac, np.full(N_GUIDE, np.nan))
+
+
+@njit(cache=True)
+def integrals_guided(k0, k1, l2, r, rule, want_jac, out, jac, guide):
+    """``integrals`` with the panel breakpoints found from (and stored into) ``guide``.
+
+    See ``_quadrature.breakpoints_guided``: pass the same guide through a sequence of nearby
+    evaluations (Newton's iterates, the witness).
+    """
     br = np.empty(MAX_BREAKS)
-    nb = breakpoints(k0, k1, l2, r, br)
+    nb = breakpoints_guided(k0, k1, l2, r, br, guide)
     return integrals_on(br, nb, k0, k1, l2, r, rule, want_jac, out, jac, out)
 
 
@@ -185,7 +196,8 @@ def integrals_on(br, nb, k0, k1, l2, r, rule, want_jac, out, jac, out8):
     """``integrals`` on given panel breakpoints ``br[:nb]`` (from ``breakpoints``).
 
     ``rule`` 2 is the 17-point Gauss-Kronrod rule into ``out`` and, in the same pass, its
-    embedded 8-point Gauss rule into ``out8`` (no Jacobian); other rules leave ``out8`` alone.
+    embedded 8-point Gauss rule into ``out8`` (no Jacobian), for the witness: without I4
+    (``out[4]`` is NaN) and with only I0..I3 in ``out8``; other rules leave ``out8`` alone.
     """
     pair = rule == RULE_GK17_G8
     ratio8 = GK17_RATIO8
@@ -209,7 +221,7 @@ def integrals_on(br, nb, k0, k1, l2, r, rule, want_jac, out, jac, out8):
     panels = 0
     # Scalar accumulators (not array slots) so the node loop stays in registers.
     i0 = i1 = i2 = i3 = i4 = a1 = a3 = 0.0
-    j0 = j1 = j2 = j3 = j4 = c1 = c3 = 0.0  # the embedded Gauss rule (pair mode)
+    j0 = j1 = j2 = j3 = 0.0  # the embedded Gauss rule (pair mode)
     a00 = a01 = a02 = a03 = a11 = a12 = a13 = a22 = a23 = a33 = 0.0
     b30 = b31 = b32 = b33 = 0.0
     for p in range(nb - 1):
@@ -251,19 +263,17 @@ def integrals_on(br, nb, k0, k1, l2, r, rule, want_jac, out, jac, out8):
                 if bounds:
                     a1 += abs(ph * x)
                     a3 += abs(t3)
-                t4 = pw * (x - r) * h
-                i4 += t4
                 pg = px * g
                 i2 += pg
                 if pair:
+                    # The witness needs neither I4 nor the embedded rule's bound sums.
                     f = ratio8[j]  # zero at the Kronrod-only nodes
                     j0 += f * ph
                     j1 += f * ph * x
                     j2 += f * pg
                     j3 += f * t3
-                    j4 += f * t4
-                    c1 += f * abs(ph * x)
-                    c3 += f * abs(t3)
+                else:
+                    i4 += pw * (x - r) * h
                 if want_jac:
                     # d u / d theta = (1, x, -u, -(w - 1)(x - r)) / l2; the 1/l2 is applied below.
                     d3 = -wm1 * (x - r)
@@ -290,15 +300,12 @@ def integrals_on(br, nb, k0, k1, l2, r, rule, want_jac, out, jac, out8):
         out8[1] = out[1] + j1
         out8[2] = out[2] + j2
         out8[3] = out[3] + j3
-        out8[4] = out[4] + j4
-        out8[5] = out[5] + c1
-        out8[6] = out[6] + c3
-        out8[7] = out[7]
+        out8[4:] = math.nan  # (not computed: D needs I0..I3 only)
     out[0] += i0
     out[1] += i1
     out[2] += i2
     out[3] += i3
-    out[4] += i4
+    out[4] = math.nan if pair else out[4] + i4
     out[5] += a1
     out[6] += a3
     if want_jac:
@@ -382,15 +389,19 @@ def certified_dual(k0, k1, l2, r, q, m1, m2):
     closed-form, truncation and rounding floor is subtracted. Since D <= p(r) for every
     lam >= 0 (weak duality), a value above 1/2 certifies r.
     """
-    return certified_dual_into(k0, k1, l2, r, q, m1, m2, np.empty(N_INTEGRALS))
+    return certified_dual_into(
+        k0, k1, l2, r, q, m1, m2, np.empty(N_INTEGRALS), np.full(N_GUIDE, np.nan)
+    )
 
 
 @njit(cache=True)
-def certified_dual_into(k0, k1, l2, r, q, m1, m2, integ):
+def certified_dual_into(k0, k1, l2, r, q, m1, m2, integ, guide):
     """``certified_dual``, leaving the Kronrod-rule integrals at theta in ``integ``.
 
     From them the caller gets the residuals at (lam, r) for free, which is how a Newton step
-    that was never evaluated is checked (``_solve._certify``).
+    that was never evaluated is checked (``_solve._certify``). ``guide``: see
+    ``integrals_guided`` (the panels only affect the quadrature error, which is estimated on
+    whatever panels are used).
     """
     l0 = k0 + 1.0 - 0.5 * r * r
     l1 = k1 + r
@@ -399,7 +410,7 @@ def certified_dual_into(k0, k1, l2, r, q, m1, m2, integ):
     integ8 = np.empty(N_INTEGRALS)
     res = np.empty(4)
     br = np.empty(MAX_BREAKS)
-    nb = breakpoints(k0, k1, l2, r, br)
+    nb = breakpoints_guided(k0, k1, l2, r, br, guide)
     # One pass: the Kronrod rule and its embedded Gauss rule on the same panels, so that their
     # difference measures the rule, not the panels.
     jac = np.empty((4, 4))  # unused: the pair rule has no Jacobian

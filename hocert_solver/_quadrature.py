@@ -103,15 +103,15 @@ U_TOL = 0.02
 
 
 @njit(cache=True)
-def _crossing(c, x0, lo, hi, k0, k1, r, tol):
+def _crossing(c, x0, lo, hi, k0, k1, r, tol, increasing):
     """x in [lo, hi] with |s(x) - c| <= tol, by Newton from x0 with a bisection safeguard.
 
-    s is concave and monotone on [lo, hi] with s - c changing sign there, so Newton from inside
-    the superlevel set overshoots once and then converges monotonically from outside.
+    s is concave and monotone on [lo, hi] (``increasing`` on the left branch, decreasing on the
+    right) with s - c changing sign there, so Newton from inside the superlevel set overshoots
+    once and then converges monotonically from outside.
     """
     half_r2 = 0.5 * r * r
     x = x0
-    increasing = s_slope(0.5 * (lo + hi), k1, r) > 0.0
     for _ in range(60):
         v = r * x - half_r2
         em1, emv = expm1_pair(v)
@@ -133,6 +133,9 @@ def _crossing(c, x0, lo, hi, k0, k1, r, tol):
     return x
 
 
+N_GUIDE = 2 * len(LEVELS)
+
+
 @njit(cache=True)
 def breakpoints(k0, k1, l2, r, out):
     """Fill ``out`` with the sorted panel breakpoints; return their number.
@@ -140,6 +143,19 @@ def breakpoints(k0, k1, l2, r, out):
     ``out[0]`` is -X_TAIL and the last one max(r, 0) + X_TAIL; in between, the crossings of
     the u-levels on the increasing (left) and decreasing (right) branch of s, found from the
     top level down so that each search starts next to its answer.
+    """
+    return breakpoints_guided(k0, k1, l2, r, out, np.full(N_GUIDE, np.nan))
+
+
+@njit(cache=True)
+def breakpoints_guided(k0, k1, l2, r, out, guide):
+    """``breakpoints``, starting each crossing search from ``guide`` where it can.
+
+    ``guide[i]`` and ``guide[len(LEVELS) + i]`` hold the left and right crossings of level i
+    from an earlier call (NaN: none) and are updated. Newton's iterates and the witness move
+    theta so little that an old crossing usually still meets the tolerance: one evaluation of
+    s instead of a search. A guide outside the bracket of its branch is ignored, so any guide
+    gives valid breakpoints.
     """
     x_lo = -X_TAIL
     x_hi = max(r, 0.0) + X_TAIL
@@ -169,7 +185,10 @@ def breakpoints(k0, k1, l2, r, out):
             l1 = k1 + r
             x = xm - (s_max - c) / l1 if l1 > 0.0 else x_lo
             x = max(x, x_lo)
-        x = _crossing(c, x, x_lo, xm, k0, k1, r, tol)
+        if x_lo < guide[i] < xm:
+            x = guide[i]
+        x = _crossing(c, x, x_lo, xm, k0, k1, r, tol, True)
+        guide[i] = x
         left[nleft] = x
         nleft += 1
     n = 0
@@ -191,7 +210,10 @@ def breakpoints(k0, k1, l2, r, out):
             x = (math.log(arg) + 0.5 * r * r) / r if arg > 0.0 else x_hi
             x = min(max(x, xm), x_hi)
             first = False
-        x = _crossing(c, x, xm, x_hi, k0, k1, r, tol)
+        if xm < guide[nlev + i] < x_hi:
+            x = guide[nlev + i]
+        x = _crossing(c, x, xm, x_hi, k0, k1, r, tol, False)
+        guide[nlev + i] = x
         out[n] = x
         n += 1
     out[n] = x_hi

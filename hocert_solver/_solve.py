@@ -1,7 +1,7 @@
 """Per-triple solve of Theorem 3 with a dual witness, and the parallel driver (docs/math.md).
 
 For one normalised triple the solver
-1. starts Newton from the warm-start table (``_warm_start``) where it covers the input, else
+1. starts Newton from the warm-start tables (``_warm_start``) where it covers the input, else
    (or if that start does not converge) from the m2 = 0 strip solution (Corollary 3.1,
    ``_interval``: its multipliers, plus l2 from the width of the transition bands), which is
    also a certified lower bound;
@@ -24,9 +24,17 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from ._integrals import N_INTEGRALS, OK, certified_dual_into, integrals, residuals
+from ._integrals import (
+    N_INTEGRALS,
+    OK,
+    certified_dual_into,
+    integrals,
+    integrals_guided,
+    residuals,
+)
 from ._interval import certified_strip_radius
 from ._normal import expm1_minus_x, norm_isf, phi
+from ._quadrature import N_GUIDE
 from ._warm_start import warm_start
 
 # Public status codes (documented in directional.py).
@@ -51,11 +59,13 @@ NEWTON_TOL = 1e-11
 # quadratic rate, C = worst / prev^2, predicts C worst^2 <= NEWTON_TOL. The integrals then
 # belong to the previous iterate, flagged in integ[STALE].
 SKIP_TOL = 1e-7
-# The solver's scratch array ``integ``: the integrals, then the STALE flag, then (after an
-# UNCHECKED step) the 3x3 Jacobian of (F0, F1, F2) in lam = (l0, l1, l2) at the last evaluation.
+# The solver's scratch array ``integ`` (``new_scratch``): the integrals, then the STALE flag, then
+# (after an UNCHECKED step) the 3x3 Jacobian of (F0, F1, F2) in lam = (l0, l1, l2) at the last
+# evaluation, then the guide of the panel breakpoints.
 STALE = N_INTEGRALS
 JAC_LAM = N_INTEGRALS + 1
-SCRATCH_SIZE = N_INTEGRALS + 10
+GUIDE = JAC_LAM + 9  # the level crossings of the last evaluation (_quadrature.breakpoints_guided)
+SCRATCH_SIZE = GUIDE + N_GUIDE
 # integ[STALE] values: 0 the integrals are at theta; SKIPPED the last step was not evaluated
 # (its convergence predicted from the observed quadratic rate); UNCHECKED the first and only
 # step was not evaluated, and the witness's own integrals must confirm it (_certify).
@@ -63,11 +73,13 @@ SKIPPED = 1.0
 UNCHECKED = 2.0
 # The first step from a warm start is taken unevaluated below this residual ...
 FIRST_SKIP_TOL = 1e-3
+FIRST_SKIP_STEP = 1e-3
 # ... and accepted when the witness integrals at (lam, r_w) put R at most VERIFY_R * max(1, r_w)
 # above r_w, with the residuals (scaled) below VERIFY_F so that the quadratic model holds.
 VERIFY_F = 1e-5
 VERIFY_R = 1e-8
 MAX_FORWARD = 1
+UNCHECKED_STEP = 3e-9
 # Residuals below this are accepted when rounding stops the line search (tiny radii).
 NOISE_TOL = 1e-8
 # Newton budgets: a short pass over both active sets, then a long one from where each stopped.
@@ -80,6 +92,15 @@ MAX_CONTINUATION = 60
 # away for the local model); the continuation paths then take over.
 CRAWL_STEP = 1e-3
 CRAWL_LIMIT = 3
+
+
+@njit(cache=True)
+def new_scratch():
+    """The solver's per-point scratch array (layout above), with an empty breakpoint guide."""
+    integ = np.empty(SCRATCH_SIZE)
+    integ[STALE] = 0.0
+    integ[GUIDE:] = np.nan
+    return integ
 
 
 @njit(cache=True)
@@ -116,7 +137,8 @@ def _merit(theta, q, m1, m2, scale, l1_zero, integ, jac, res, want_jac):
     """Scaled squared residual norm at theta (inf if the integrals fail)."""
     if not (theta[2] > 0.0 and theta[3] > 0.0):
         return math.inf
-    st = integrals(theta[0], theta[1], theta[2], theta[3], 0, want_jac, integ, jac)
+    guide = integ[GUIDE : GUIDE + N_GUIDE]
+    st = integrals_guided(theta[0], theta[1], theta[2], theta[3], 0, want_jac, integ, jac, guide)
     if st != OK:
         return math.inf
     residuals(integ, q, m1, m2, res)
@@ -196,7 +218,12 @@ def _newton(theta, q, m1, m2, scale, l1_zero, max_iter, integ, first_skip):
             alpha = min(alpha, 0.8 * theta[3] / -d_r)
         # (prev is +inf before the first step: no observed rate; such a skip must be checked.)
         predicted = worst <= SKIP_TOL and worst**3 <= NEWTON_TOL * prev * prev < math.inf
-        unchecked = first_skip and it == 0 and worst <= FIRST_SKIP_TOL
+        unchecked = (
+            first_skip
+            and it == 0
+            and worst <= FIRST_SKIP_TOL
+            and max(abs(d_r) / theta[3], abs(d_log_l2)) <= FIRST_SKIP_STEP
+        )
         if alpha == 1.0 and (predicted or unchecked):
             l2_t = l2 * math.exp(d_log_l2)
             theta[0] = l2_t * (k0 / l2 + d_k0)
@@ -424,7 +451,7 @@ def _certify(theta, q, m1, m2, l1_zero, integ, scale):
     d_star = (res[3] + 0.5) - l0 * res[0] - l1 * res[1] - l2 * res[2]
     if integ[STALE] != 0.0:
         d_star = 0.5  # the final step zeroed the linearised residuals
-    delta = 3e-9 * rs + 1e-15 + max(0.0, 0.5 - d_star) / slope
+    delta = (UNCHECKED_STEP if unchecked else 3e-9) * rs + 1e-15 + max(0.0, 0.5 - d_star) / slope
     wit = np.empty(N_INTEGRALS)
     best = 0.0
     forward = 0
@@ -435,7 +462,7 @@ def _certify(theta, q, m1, m2, l1_zero, integ, scale):
         # Same multipliers lam = (l0, l1, l2) at r_w.
         kw0 = l0 - 1.0 + 0.5 * rw * rw
         kw1 = l1 - rw
-        lower = certified_dual_into(kw0, kw1, l2, rw, q, m1, m2, wit)
+        lower = certified_dual_into(kw0, kw1, l2, rw, q, m1, m2, wit, integ[GUIDE:])
         if not math.isfinite(lower):
             break
         if lower > 0.5:
@@ -460,7 +487,17 @@ def _certify(theta, q, m1, m2, l1_zero, integ, scale):
             continue
         if forward > 0:
             return best, False
-        delta += 2.0 * (0.5 - lower) / slope + delta
+        grow = 2.0 * (0.5 - lower) / slope + delta
+        if unchecked:
+            # The unchecked step overshot R_lam. With lam near its maximiser, aim at R_lam less
+            # 1.5 error bounds (D's is d - lower) and the usual margin, instead of doubling.
+            step, lam_gap = _gap_to_solution(
+                wit, q, m1, m2, l0, l1, l2, slope, l1_zero, scale, integ
+            )
+            if step < 0.0 and lam_gap <= VERIFY_R * max(1.0, rw):
+                error = 0.5 + step * slope - lower  # D(lam; r_w) - lower
+                grow = -step + 1.5 * error / slope + 3e-9 * rs
+        delta += grow
     return best, not unchecked
 
 
@@ -537,12 +574,12 @@ def _setup(q, a, b, scale):
 
 
 @njit(cache=True)
-def solve_one(q, a, b, table):
+def solve_one(q, a, b, tables):
     """Radius for q in (1/2, 1) and normalised a = m1/M(q) in [-1, 1], b = m2/M(q) >= 0.
 
     Input must already be validated and projected onto the feasible set
-    max(a, 0)^2 + b^2 <= 1. ``table`` is the warm-start table (``_warm_start.load_table``;
-    an empty one disables warm starts). Returns (radius, status, iterations).
+    max(a, 0)^2 + b^2 <= 1. ``tables`` are the warm-start tables (``_warm_start.load_tables``;
+    empty ones disable warm starts). Returns (radius, status, iterations).
     """
     scale = np.empty(4)
     z, big_m, m1, m2 = _setup(q, a, b, scale)
@@ -555,13 +592,13 @@ def solve_one(q, a, b, table):
     if max(a, 0.0) ** 2 + b * b >= 1.0:
         return math.inf, CONVERGED, 0
     theta = np.empty(4)
-    integ = np.empty(SCRATCH_SIZE)
+    integ = new_scratch()
     ok = False
     l1_zero = False
     nit = 0
     rw = -1.0  # witness not tried yet
     unchecked_rw = 0.0  # certified, but not confirmed accurate (see _certify)
-    if warm_start(table, z, a, b, theta):
+    if warm_start(tables, z, a, b, theta):
         ok, l1_zero, nit = _solve_modes(theta, q, m1, m2, scale, integ, WARM_BUDGETS, True)
         if ok and integ[STALE] == UNCHECKED:
             rw, checked = _certify(theta, q, m1, m2, l1_zero, integ, scale)
@@ -613,7 +650,7 @@ def solve_thetas(q, a, b, theta, ok):
         if r_strip == math.inf or b[i] <= B_TINY or max(a[i], 0.0) ** 2 + b[i] ** 2 >= 1.0:
             continue
         t = np.empty(4)
-        integ = np.empty(SCRATCH_SIZE)
+        integ = new_scratch()
         good, _, _ = _solve_cold(t, q[i], m1, m2, a[i], b[i], big_m, scale, integ, w2, w1, r_strip)
         if good:
             ok[i] = True
@@ -638,11 +675,11 @@ def slack_threshold(q, theta, ok, a_star):
 
 
 @njit(cache=True, parallel=True)
-def solve_many(q, a, b, table, radius, status, nit):
+def solve_many(q, a, b, tables, radius, status, nit):
     """solve_one over flat arrays in parallel; every element gets its own status."""
     n = q.shape[0]
     for i in prange(n):
-        r, st, it = solve_one(q[i], a[i], b[i], table)
+        r, st, it = solve_one(q[i], a[i], b[i], tables)
         radius[i] = r
         status[i] = st
         nit[i] = it

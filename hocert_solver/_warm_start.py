@@ -1,30 +1,34 @@
-"""Newton warm starts from a precomputed table of solutions (docs/math.md 5, "Warm starts").
+"""Newton warm starts from precomputed tables of solutions (docs/math.md 5, "Warm starts").
 
 The strip start (the m2 = 0 solution) is a poor first guess where the solution is far from a
 sharp step: q near 1 with a large m2, where the plateau of s leaks mass and Newton needs dozens of
-damped steps. This table stores solved points on a grid over
+damped steps. Two tables store solved points, one for z = Phi^{-1}(q) in [Z_MIN, Z_MAX] (uniform
+in z) and one for z in [10^LZ_MIN, Z_MIN] (uniform in log10 z, where q is within 0.04 of 1/2),
+on the same axes otherwise:
 
-    z = Phi^{-1}(q) in [Z_MIN, Z_MAX],  t = (a - a*) / (A_MAX - a*) in [0, 1],
-    beta = b / sqrt(1 - max(a, 0)^2) in [0, BETA_MAX]   (a = m1 / M(q), b = m2 / M(q)),
+    s = sigma(t) in [0, 1],  t = (a - a*) / (A_MAX - a*),  a = m1 / M(q),
+    v = beta - KAPPA log(1 - beta) in [0, V_MAX],  beta = b / sqrt(1 - max(a, 0)^2),  b = m2 / M(q).
 
-uniform in z and t, and in v = beta - KAPPA log(1 - beta): nearly uniform in beta away from
-the boundary of the feasible disk, logarithmic in 1 - beta near it, where the multipliers grow
-like 1 / (1 - beta) and the solution changes fastest. a*(z, beta) < 0 is where the m1
-constraint stops being slack: for a <= a* the solution is the l1 = 0 one (Theorem 3's c1 < 0
-clause) and does not depend on a, so the solution has a kink at a* that no interpolation on a
-fixed a-grid resolves; on the t-axis the kink sits at t = 0 and every a <= a* maps there,
+The beta-axis is nearly uniform in beta away from the boundary of the feasible disk and
+logarithmic in 1 - beta near it, where the multipliers grow like 1 / (1 - beta).
 
-in coordinates that stay bounded as b -> 0 (where l2 ~ b and k0 / l2, k1 / l2 ~ 1 / b):
+a*(z, beta) < 0 is where the m1 constraint stops being slack: for a <= a* the solution is the
+l1 = 0 one (Theorem 3's c1 < 0 clause) and does not depend on a. On the t-axis that kink is the
+edge t = 0, and every a <= a* maps there. Near q = 1/2 the solution has two more layers of width
+about sqrt(z) in a: at a* and at a = 0, where its scaling in z changes (r ~ z for a < 0,
+r ~ sqrt(z) at a = 0, r ~ 1 for a > 0). sigma(t) is the mean of t and two terms that are
+steep across those layers, so that uniform nodes in sigma resolve them at every z.
 
-    G = (b k0 / l2, b k1 / l2, log(l2 / b), r),
+Each node stores, in coordinates that stay bounded as b -> 0 (where l2 ~ b and k0 / l2,
+k1 / l2 ~ 1 / b),
 
-and a fifth coordinate a*(z, beta), the same at every t.
+    G = (b k0 / l2, b k1 / l2, log(l2 / b), log r)   and a*(z, beta) (the same at every s).
 
-A query interpolates G (tricubic) and turns it back into theta = (k0, k1, l2, r). The table
-only shortens the solve: every radius is still certified by its own dual witness, and a start
-that does not converge falls back to the strip start. The table is built by the solver itself
-(``python tools/make_warm_start.py``) and shipped as ``data/warm_start.npy``; without the file
-the solver runs without warm starts.
+A query interpolates a* (bicubic), then G (tricubic) and turns G back into theta = (k0, k1, l2,
+r). The tables only shorten the solve: every radius is still certified by its own dual witness,
+and a start that does not converge falls back to the strip start. They are built by the solver
+itself (``python tools/make_warm_start.py``) and shipped as ``data/warm_start.npz``; without the
+file the solver runs without warm starts.
 """
 
 from __future__ import annotations
@@ -39,8 +43,11 @@ from numba import njit
 Z_MIN = 0.1
 Z_MAX = 5.4
 NZ = 54
+LZ_MIN = -6.0  # the small-z table covers log10 z in [LZ_MIN, log10(Z_MIN)]
+LZ_MAX = math.log10(Z_MIN)
+NZ_SMALL = 26
 A_MAX = 0.9
-NA = 39  # nodes on the t-axis
+NA = 59  # nodes on the s-axis
 BETA_MAX = 0.995
 KAPPA = 0.1
 V_MAX = BETA_MAX - KAPPA * math.log1p(-BETA_MAX)
@@ -50,7 +57,7 @@ BETA_ZERO_PROXY = 1e-4
 N_COORDS = 5  # G0..G3, then a*
 A_STAR = 4
 
-TABLE_FILE = Path(__file__).parent / "data" / "warm_start.npy"
+TABLE_FILE = Path(__file__).parent / "data" / "warm_start.npz"
 
 
 def _beta_of_v(v: np.ndarray) -> np.ndarray:
@@ -65,32 +72,65 @@ def _beta_of_v(v: np.ndarray) -> np.ndarray:
     return 0.5 * (lo + hi)
 
 
-def grid_axes() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The (z, t, beta) node coordinates of the table."""
-    return (
-        np.linspace(Z_MIN, Z_MAX, NZ),
-        np.linspace(0.0, 1.0, NA),
-        _beta_of_v(np.linspace(0.0, V_MAX, NB)),
-    )
+def grid_axes(small_z: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The (z, s, beta) node coordinates of the main or the small-z table."""
+    zs = 10.0 ** np.linspace(LZ_MIN, LZ_MAX, NZ_SMALL) if small_z else np.linspace(Z_MIN, Z_MAX, NZ)
+    return zs, np.linspace(0.0, 1.0, NA), _beta_of_v(np.linspace(0.0, V_MAX, NB))
 
 
-def node_a(a_star: np.ndarray, t: np.ndarray) -> np.ndarray:
-    """a = m1 / M(q) at t on the t-axis, given a*."""
-    return a_star + t * (A_MAX - a_star)
+@njit(cache=True)
+def sigma_of_t(t: float, z: float, a_star: float) -> float:
+    """The s-coordinate of t = (a - a*) / (A_MAX - a*): increasing, 0 at t = 0, 1 at t = 1.
+
+    The mean of t, a tanh-like step of width ~sqrt(z) at a = 0 and one at a = a*.
+    """
+    span = A_MAX - a_star
+    t0 = -a_star / span  # a = 0
+    w2 = z / (span * span)
+    at_zero = (t - t0) / math.sqrt((t - t0) ** 2 + w2)
+    lo = -t0 / math.sqrt(t0 * t0 + w2)
+    hi = (1.0 - t0) / math.sqrt((1.0 - t0) ** 2 + w2)
+    edge = t / math.sqrt(t * t + w2) * math.sqrt(1.0 + w2)
+    return (t + (at_zero - lo) / (hi - lo) + edge) / 3.0
+
+
+@njit(cache=True)
+def node_a(z: np.ndarray, a_star: np.ndarray, s: np.ndarray, out: np.ndarray) -> None:
+    """a = m1 / M(q) at the s-coordinate s, given z and a* (bisection on sigma_of_t)."""
+    for i in range(z.shape[0]):
+        lo = 0.0
+        hi = 1.0
+        for _ in range(60):
+            mid = 0.5 * (lo + hi)
+            if sigma_of_t(mid, z[i], a_star[i]) < s[i]:
+                lo = mid
+            else:
+                hi = mid
+        out[i] = a_star[i] + 0.5 * (lo + hi) * (A_MAX - a_star[i])
+
+
+def _empty() -> np.ndarray:
+    return np.full((0, 0, 0, N_COORDS), np.nan)
 
 
 @lru_cache(maxsize=1)
-def load_table() -> np.ndarray:
-    """The shipped table as float64 (NZ, NA, NB, 4); an empty table if the file is missing."""
+def load_tables() -> tuple[np.ndarray, np.ndarray]:
+    """The shipped (main, small-z) tables as float64; empty ones if the file is missing."""
     if not TABLE_FILE.exists():
-        return np.full((0, 0, 0, N_COORDS), np.nan)
-    table = np.load(TABLE_FILE).astype(np.float64)
-    if table.shape != (NZ, NA, NB, N_COORDS):
-        raise RuntimeError(
-            f"{TABLE_FILE} has shape {table.shape}, expected {(NZ, NA, NB, N_COORDS)}: "
-            "rebuild it with tools/make_warm_start.py"
-        )
-    return table
+        return _empty(), _empty()
+    with np.load(TABLE_FILE) as data:
+        main = data["main"].astype(np.float64)
+        small = data["small_z"].astype(np.float64)
+    for name, table, shape in (
+        ("main", main, (NZ, NA, NB, N_COORDS)),
+        ("small_z", small, (NZ_SMALL, NA, NB, N_COORDS)),
+    ):
+        if table.shape != shape:
+            raise RuntimeError(
+                f"{TABLE_FILE}[{name}] has shape {table.shape}, expected {shape}: "
+                "rebuild it with tools/make_warm_start.py"
+            )
+    return main, small
 
 
 @njit(cache=True, inline="always")
@@ -121,13 +161,23 @@ def _weights(i: int, t: float, n: int, w: np.ndarray) -> None:
 
 
 @njit(cache=True)
-def warm_start(table: np.ndarray, z: float, a: float, b: float, theta: np.ndarray) -> bool:
-    """Fill theta = (k0, k1, l2, r) from the table; False outside it or next to a gap.
+def warm_start(
+    tables: tuple[np.ndarray, np.ndarray], z: float, a: float, b: float, theta: np.ndarray
+) -> bool:
+    """Fill theta = (k0, k1, l2, r) from the tables; False outside them or next to a gap.
 
     Tricubic (Catmull-Rom) interpolation: the start is then about a hundred times closer than a
     trilinear one, which saves about one Newton step. For a <= a* the start has l1 = 0 exactly.
     """
-    if table.shape[0] != NZ:
+    if z >= Z_MIN:
+        table = tables[0]
+        iz, tz = _cell(z, Z_MIN, Z_MAX, NZ)
+        nz = NZ
+    else:
+        table = tables[1]
+        iz, tz = _cell(math.log10(z), LZ_MIN, LZ_MAX, NZ_SMALL) if z > 0.0 else (-1, 0.0)
+        nz = NZ_SMALL
+    if table.shape[0] != nz or iz < 0:
         return False
     big_b = math.sqrt(1.0 - max(a, 0.0) ** 2)
     if not (big_b > 0.0):
@@ -135,14 +185,13 @@ def warm_start(table: np.ndarray, z: float, a: float, b: float, theta: np.ndarra
     beta = b / big_b
     if not (beta <= BETA_MAX) or not (a <= A_MAX):
         return False
-    iz, tz = _cell(z, Z_MIN, Z_MAX, NZ)
     ib, tb = _cell(beta - KAPPA * math.log1p(-beta), 0.0, V_MAX, NB)
-    if iz < 0 or ib < 0:
+    if ib < 0:
         return False
     wz = np.empty(4)
     wa = np.empty(4)
     wb = np.empty(4)
-    _weights(iz, tz, NZ, wz)
+    _weights(iz, tz, nz, wz)
     _weights(ib, tb, NB, wb)
     a_star = 0.0
     for dz in range(4):
@@ -150,11 +199,11 @@ def warm_start(table: np.ndarray, z: float, a: float, b: float, theta: np.ndarra
             w = wz[dz] * wb[db]
             if w != 0.0:
                 a_star += w * table[iz + dz - 1, 0, ib + db - 1, A_STAR]
-    if not math.isfinite(a_star):
+    if not (-1.0 - 1e-6 <= a_star < 0.0):  # (-1 at beta = 0, to float32 rounding)
         return False
     slack = a <= a_star
-    t = 0.0 if slack else (a - a_star) / (A_MAX - a_star)
-    ia, ta = _cell(t, 0.0, 1.0, NA)
+    s = 0.0 if slack else sigma_of_t((a - a_star) / (A_MAX - a_star), z, a_star)
+    ia, ta = _cell(s, 0.0, 1.0, NA)
     if ia < 0:
         return False
     _weights(ia, ta, NA, wa)
@@ -178,46 +227,48 @@ def warm_start(table: np.ndarray, z: float, a: float, b: float, theta: np.ndarra
                 g2 += w * node[2]
                 g3 += w * node[3]
     l2_over_b = math.exp(g2)
+    r = math.exp(g3)
     theta[0] = g0 * l2_over_b
-    theta[1] = -g3 if slack else g1 * l2_over_b
+    theta[1] = -r if slack else g1 * l2_over_b
     theta[2] = b * l2_over_b
-    theta[3] = g3
-    return g3 > 0.0
+    theta[3] = r
+    return True
 
 
-def build_table() -> np.ndarray:
+def build_table(small_z: bool = False) -> np.ndarray:
     """Solve every node with the cold (strip-start) solver; unsolved nodes are NaN.
 
     First the l1 = 0 solutions at a = -1 (m1 = -M(q), always slack) give a*(z, beta) =
-    E[X Phi(u)] / M(q) there; then every (z, t, beta) node is solved at a = node_a(a*, t).
+    E[X Phi(u)] / M(q) there; then every (z, s, beta) node is solved at its a.
     """
     from scipy import special
 
     from ._solve import slack_threshold, solve_thetas
 
-    zs, ts, betas = grid_axes()
+    zs, ss, betas = grid_axes(small_z)
+    nz = zs.size
     zz, bb = np.meshgrid(zs, np.maximum(betas, BETA_ZERO_PROXY), indexing="ij")
     q2 = special.ndtr(zz.ravel())
-    b2 = bb.ravel()
     theta2 = np.empty((q2.size, 4))
     ok2 = np.empty(q2.size, dtype=np.bool_)
-    solve_thetas(q2, np.full(q2.size, -1.0), b2, theta2, ok2)
+    solve_thetas(q2, np.full(q2.size, -1.0), bb.ravel(), theta2, ok2)
     a_star = np.full(q2.size, np.nan)
     slack_threshold(q2, theta2, ok2, a_star)
-    a_star = a_star.reshape(NZ, NB)
+    a_star = a_star.reshape(nz, NB)
 
-    zz, tt, bb = np.meshgrid(zs, ts, np.maximum(betas, BETA_ZERO_PROXY), indexing="ij")
-    a_node = node_a(a_star[:, None, :], tt)
+    zz, ss_, bb = np.meshgrid(zs, ss, np.maximum(betas, BETA_ZERO_PROXY), indexing="ij")
+    a_star_nodes = np.ascontiguousarray(np.broadcast_to(a_star[:, None, :], zz.shape)).ravel()
+    good = np.isfinite(a_star_nodes)
+    a = np.zeros(zz.size)
+    node_a(zz.ravel(), np.where(good, a_star_nodes, -0.5), ss_.ravel(), a)
     q = special.ndtr(zz.ravel())
-    a = a_node.ravel()
     b = bb.ravel() * np.sqrt(1.0 - np.maximum(a, 0.0) ** 2)
     theta = np.empty((q.size, 4))
     ok = np.empty(q.size, dtype=np.bool_)
-    good = np.isfinite(a)
-    solve_thetas(q, np.where(good, a, 0.0), b, theta, ok)
+    solve_thetas(q, a, b, theta, ok)
     ok &= good
     k0, k1, l2, r = theta.T
-    a_star_nodes = np.broadcast_to(a_star[:, None, :], zz.shape).ravel()
-    g = np.stack([b * k0 / l2, b * k1 / l2, np.log(l2 / b), r, a_star_nodes], axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        g = np.stack([b * k0 / l2, b * k1 / l2, np.log(l2 / b), np.log(r), a_star_nodes], axis=1)
     g[~ok, :A_STAR] = np.nan
-    return g.reshape(NZ, NA, NB, N_COORDS)
+    return g.reshape(nz, NA, NB, N_COORDS)

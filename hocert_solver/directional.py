@@ -217,8 +217,8 @@ def directional_radius(
             ri = np.empty(int(inside.sum()))
             si = np.empty(ri.size, dtype=np.int8)
             ii = np.empty(ri.size, dtype=np.int32)
-            table = _warm_start.load_table()
-            _solve.solve_many(qt[inside], a[inside], b[inside], table, ri, si, ii)
+            tables = _warm_start.load_tables()
+            _solve.solve_many(qt[inside], a[inside], b[inside], tables, ri, si, ii)
             r[inside], st[inside], it[inside] = ri, si, ii
         radius[todo] = r
         status[todo] = st

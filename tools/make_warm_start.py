@@ -1,7 +1,7 @@
-"""Build hocert_solver/data/warm_start.npy, the Newton warm-start table (docs/math.md).
+"""Build hocert_solver/data/warm_start.npz, the Newton warm-start tables (docs/math.md).
 
-Every node is solved by the cold solver (strip start and continuation), so the table never
-depends on an older table. Run after any change to the equations or the solver's variables:
+Every node is solved by the cold solver (strip start and continuation), so the tables never
+depend on older tables. Run after any change to the equations or the solver's variables:
 
     python tools/make_warm_start.py
 """
@@ -17,14 +17,16 @@ from hocert_solver import _warm_start
 
 def main() -> None:
     t0 = time.perf_counter()
-    table = _warm_start.build_table()
-    missing = int(np.isnan(table[..., 0]).sum())
+    tables = {
+        "main": _warm_start.build_table(small_z=False),
+        "small_z": _warm_start.build_table(small_z=True),
+    }
     _warm_start.TABLE_FILE.parent.mkdir(exist_ok=True)
-    np.save(_warm_start.TABLE_FILE, table.astype(np.float32))
-    print(
-        f"{_warm_start.TABLE_FILE}: {table.shape}, {missing} unsolved nodes, "
-        f"{time.perf_counter() - t0:.1f} s"
-    )
+    np.savez(_warm_start.TABLE_FILE, **{k: v.astype(np.float32) for k, v in tables.items()})
+    for name, table in tables.items():
+        missing = int(np.isnan(table[..., 0]).sum())
+        print(f"{name}: {table.shape}, {missing} unsolved nodes")
+    print(f"{_warm_start.TABLE_FILE}: {time.perf_counter() - t0:.1f} s")
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ def _converged_theta(q, a, b):
     scale = np.array([1.0 - q, big_m, big_m, 1.0])
     theta = np.empty(4)
     _solve._strip_start(q, m1, m2, w2, w1, r_strip, theta)
-    integ = np.empty(_solve.SCRATCH_SIZE)
+    integ = _solve.new_scratch()
     ok, l1_zero, _ = _solve._solve_modes(
         theta, q, m1, m2, scale, integ, _solve.NEWTON_BUDGETS, False
     )
@@ -30,7 +30,7 @@ def _converged_theta(q, a, b):
 
 def _scratch(theta, stale):
     """The solver's scratch array as _newton leaves it: integrals, STALE flag, lam-Jacobian."""
-    integ = np.zeros(_solve.SCRATCH_SIZE)
+    integ = _solve.new_scratch()
     jac = np.empty((4, 4))
     integrals(theta[0], theta[1], theta[2], theta[3], 0, True, integ, jac)
     integ[_solve.STALE] = stale
