@@ -113,3 +113,32 @@ def test_expm1_form_keeps_small_radius_digits():
     k0, k1 = 3e-9, -2e-9
     direct_small = k0 + k1 * x - (np.expm1(r * x - r * r / 2) - (r * x - r * r / 2))
     assert k0 + k1 * x - expm1_minus_x(r * x - r * r / 2) == pytest.approx(direct_small, rel=1e-9)
+
+
+@pytest.mark.parametrize("nodes", ["gl8", "gl12", "gk17"])
+def test_factorised_phi_and_w_match_direct_evaluation(nodes):
+    """_panel_phi_w's products (2 + n/2 exps per panel) agree with phi(x) and e^v node by node."""
+    from hocert_solver import _quadrature as quad
+    from hocert_solver._integrals import _panel_phi_w
+
+    tx = {"gl8": quad.GL8_X, "gl12": quad.GL12_X, "gk17": quad.GK17_X}[nodes]
+    nn = tx.size
+    rng = np.random.default_rng(7)
+    worst = 0.0
+    for _ in range(300):
+        r = 10 ** rng.uniform(-6, 1.5)
+        hw = 0.5 * min(1.0, 2.5 / r) * rng.uniform(0.05, 1.0)
+        c = rng.uniform(-9.0, r + 9.0)
+        d = hw * tx
+        q = np.exp(-0.5 * d * d)
+        g = np.exp(r * d)
+        p, w = np.empty(nn), np.empty(nn)
+        if not _panel_phi_w(c, hw, r, 0.5 * r * r, nn, d, q, g, p, w):
+            assert r * (c + hw) - 0.5 * r * r >= 600.0 or abs(c) + hw >= 37.0
+            continue
+        x = c + d
+        direct_p = np.exp(-0.5 * x * x) / np.sqrt(2.0 * np.pi)
+        direct_w = np.exp(r * x - 0.5 * r * r)
+        worst = max(worst, np.max(np.abs(p / direct_p - 1.0)), np.max(np.abs(w / direct_w - 1.0)))
+    # A few ulp of each factor, plus the rounding of x = c + d inside the direct exps.
+    assert worst < 2e-13
