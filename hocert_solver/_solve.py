@@ -71,15 +71,19 @@ SCRATCH_SIZE = GUIDE + N_GUIDE
 # step was not evaluated, and the witness's own integrals must confirm it (_certify).
 SKIPPED = 1.0
 UNCHECKED = 2.0
-# The first step from a warm start is taken unevaluated below this residual ...
+# The first step from a warm start is taken unevaluated when the scaled residual is below
+# FIRST_SKIP_TOL and the step (relative in r, absolute in log l2) below FIRST_SKIP_STEP (its
+# error, quadratic in the step, then stays near the witness's step back) ...
 FIRST_SKIP_TOL = 1e-3
 FIRST_SKIP_STEP = 1e-3
 # ... and accepted when the witness integrals at (lam, r_w) put R at most VERIFY_R * max(1, r_w)
-# above r_w, with the residuals (scaled) below VERIFY_F so that the quadratic model holds.
+# above r_w, with the residuals (scaled) below VERIFY_F so that the quadratic model holds;
+# r_w is moved up at most MAX_FORWARD times towards R.
 VERIFY_F = 1e-5
 VERIFY_R = 1e-8
 MAX_FORWARD = 1
-UNCHECKED_STEP = 3e-9
+# The witness's first step back from r*, relative (see _certify).
+STEP_BACK = 3e-9
 # Residuals below this are accepted when rounding stops the line search (tiny radii).
 NOISE_TOL = 1e-8
 # Newton budgets: a short pass over both active sets, then a long one from where each stopped.
@@ -451,7 +455,7 @@ def _certify(theta, q, m1, m2, l1_zero, integ, scale):
     d_star = (res[3] + 0.5) - l0 * res[0] - l1 * res[1] - l2 * res[2]
     if integ[STALE] != 0.0:
         d_star = 0.5  # the final step zeroed the linearised residuals
-    delta = (UNCHECKED_STEP if unchecked else 3e-9) * rs + 1e-15 + max(0.0, 0.5 - d_star) / slope
+    delta = STEP_BACK * rs + 1e-15 + max(0.0, 0.5 - d_star) / slope
     wit = np.empty(N_INTEGRALS)
     best = 0.0
     forward = 0
@@ -483,7 +487,7 @@ def _certify(theta, q, m1, m2, l1_zero, integ, scale):
             # lam is near its maximiser but r_w is short of R: D(lam; r) is linear in r to
             # well within the goal over such a step, so step forward to R less the margin.
             forward += 1
-            delta -= margin - 3e-9 * rs
+            delta -= margin - STEP_BACK * rs
             continue
         if forward > 0:
             return best, False
@@ -496,7 +500,7 @@ def _certify(theta, q, m1, m2, l1_zero, integ, scale):
             )
             if step < 0.0 and lam_gap <= VERIFY_R * max(1.0, rw):
                 error = 0.5 + step * slope - lower  # D(lam; r_w) - lower
-                grow = -step + 1.5 * error / slope + 3e-9 * rs
+                grow = -step + 1.5 * error / slope + STEP_BACK * rs
         delta += grow
     return best, not unchecked
 
