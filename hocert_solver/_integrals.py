@@ -161,15 +161,13 @@ def _integrand(x, k0, k1, inv_l2, r, half_r2):
     if v > 700.0:
         pw = phi(x - r)
         return p, pw, pw - p, 1.0, 0.0, 0.0, 0.0
-    wm1, em = expm1_pair(v)
-    u = (k0 + k1 * x - em) * inv_l2
-    h, g = norm_sf_pdf(u)
-    return p, p * (1.0 + wm1), p * wm1, h, g, u, wm1
+    # (w is only read for |v| >= 1/2; below, the series gives e^v - 1 - v without cancellation.)
+    return _integrand_from(x, p, math.exp(v) if abs(v) >= 0.5 else 1.0, k0, k1, inv_l2, r, half_r2)
 
 
 @njit(cache=True, inline="always")
 def _integrand_from(x, p, w, k0, k1, inv_l2, r, half_r2):
-    """``_integrand`` given p = phi(x) and w = e^v (v = r x - r^2/2, at most ~600)."""
+    """``_integrand`` given p = phi(x) and w = e^v (v = r x - r^2/2, at most 700)."""
     v = r * x - half_r2
     if abs(v) >= 0.5:
         wm1 = w - 1.0

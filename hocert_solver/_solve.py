@@ -136,6 +136,17 @@ def _solve_linear(a, b, n):
     return True
 
 
+@njit(cache=True, inline="always")
+def _active_rows(l1_zero, idx):
+    """Indices of the equations in play (all four, or without (5b) when l1 = 0); their count."""
+    n = 0
+    for i in range(idx.shape[0]):
+        if not (l1_zero and i == 1):
+            idx[n] = i
+            n += 1
+    return n
+
+
 @njit(cache=True)
 def _merit(theta, q, m1, m2, scale, l1_zero, integ, jac, res, want_jac):
     """Scaled squared residual norm at theta (inf if the integrals fail)."""
@@ -187,11 +198,7 @@ def _newton(theta, q, m1, m2, scale, l1_zero, max_iter, integ, first_skip):
         if worst <= NEWTON_TOL:
             return True, it
         # Assemble the (reduced) system. With l1 = 0, k1 = -r moves with r.
-        n = 0
-        for i in range(4):
-            if not (l1_zero and i == 1):
-                idx[n] = i
-                n += 1
+        n = _active_rows(l1_zero, idx)
         # Newton runs in (k0 / l2, k1 / l2, log l2, r): near the boundary of the feasible disk the
         # multipliers grow by orders of magnitude while the coefficients c0 = l0 / l2 and
         # c1 = l1 / l2 stay bounded, and steps in log l2 cover that growth geometrically.
@@ -524,12 +531,8 @@ def _gap_to_solution(wit, q, m1, m2, l0, l1, l2, slope, l1_zero, scale, integ):
                 return math.inf, math.inf
         elif not (abs(res[i]) <= VERIFY_F * scale[i]):
             return math.inf, math.inf
-    n = 0
-    idx = np.empty(3, dtype=np.int64)
-    for i in range(3):
-        if not (l1_zero and i == 1):
-            idx[n] = i
-            n += 1
+    idx = np.empty(3, dtype=np.int64)  # (4), (5b), (5a): the equations in lam
+    n = _active_rows(l1_zero, idx)
     a = np.empty((4, 4))
     g = np.empty(4)
     for ii in range(n):

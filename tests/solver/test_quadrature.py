@@ -52,3 +52,43 @@ def test_pair_rule_gives_gl8_and_a_more_accurate_value_in_one_pass(theta):
     np.testing.assert_allclose(gk[5:], gl12[5:], rtol=1e-3, atol=1e-300)  # |.| is not smooth
     # Kronrod is at least as close to GL12 as GL8 is (GL12 is far more accurate than GL8).
     assert np.all(np.abs(gk[:4] - gl12[:4]) <= np.abs(gl8[:4] - gl12[:4]) + 1e-15 * scale)
+
+
+@pytest.mark.parametrize(
+    "theta",
+    [
+        (0.3, -0.2, 0.05, 1.1),
+        (2e4, 3.6e3, 9e3, 4.6),
+        (1e-6, -2e-6, 3e-6, 3e-3),
+        (3.0, 0.8, 1.5, 2.2),
+    ],
+)
+@pytest.mark.parametrize("guide_kind", ["previous", "garbage", "nan"])
+def test_guided_breakpoints_are_valid_whatever_the_guide(theta, guide_kind):
+    """A guide only starts the crossing searches: every crossing still meets |u - L| <= U_TOL,
+    and the panels are the unguided ones up to that tolerance."""
+    k0, k1, l2, r = theta
+    ref = np.empty(quad.MAX_BREAKS)
+    n_ref = quad.breakpoints(k0, k1, l2, r, ref)
+    rng = np.random.default_rng(1)
+    guide = {
+        # the crossings of a nearby theta, as Newton's next iterate or the witness would see them
+        "previous": None,
+        "garbage": rng.uniform(-12.0, r + 12.0, quad.N_GUIDE),
+        "nan": np.full(quad.N_GUIDE, np.nan),
+    }[guide_kind]
+    if guide is None:
+        guide = np.full(quad.N_GUIDE, np.nan)
+        quad.breakpoints_guided(k0 * 1.001, k1 * 0.999, l2 * 1.002, r * 1.0005, ref.copy(), guide)
+    out = np.empty(quad.MAX_BREAKS)
+    n = quad.breakpoints_guided(k0, k1, l2, r, out, guide)
+    assert n == n_ref
+    assert np.all(np.diff(out[:n]) >= 0.0)
+    assert out[0] == ref[0]
+    assert out[n - 1] == ref[n_ref - 1]
+    inner = out[1 : n - 1]
+    u = np.array([quad.s_value(x, k0, k1, r) / l2 for x in inner])
+    levels = np.array([min(quad.LEVELS, key=lambda lev, v=v: abs(v - lev)) for v in u])
+    assert np.all(np.abs(u - levels) <= quad.U_TOL * (1 + 1e-9))
+    # The guide now holds this call's crossings.
+    assert np.all(np.isin(inner, guide))
