@@ -40,8 +40,10 @@ from ._warm_start import warm_start
 # Public status codes (documented in directional.py).
 CONVERGED = 0
 ABSTAIN = 1
-PROJECTED = 2
+PROJECTED = 2  # no longer produced (kept for saved tables and callers that name it)
 FALLBACK = 3
+INCONSISTENT = 4
+LOWERED = 5  # verify=True: the radius was lowered until ball arithmetic proved it
 INVALID = -1
 
 # Below this m2 / M(q) the m2 = 0 radius is returned: R is non-decreasing in m2 (sound) and
@@ -566,13 +568,36 @@ def _solve_cold(theta, q, m1, m2, a, b, big_m, scale, integ, w2, w1, r_strip):
     return ok, l1_zero, nit
 
 
+# Relative margin by which m1 = -M(q) is pushed below -M(q) when m1 is clipped there: the
+# kernel's M(q) may be a few ulps off, and only a constraint at or below the true -M(q) is
+# implied by E f >= q (docs/math.md §3), whatever the caller's m1 below it was.
+CLIP_MARGIN = 1e-13
+
+
 @njit(cache=True)
-def _setup(q, a, b, scale):
-    """(z, M(q), m1, m2) for normalised input, and the residual scales."""
+def effective_inputs(q, a, b, m1_caller, m2_caller):
+    """(z, M(q), m1, m2): the bounds the witness certifies, never above the caller's.
+
+    ``a``, ``b`` are the caller's bounds normalised by M(q) in Python (SciPy's M, which may
+    differ from this kernel's by a few ulps); m1 = a M(q) could then land above the caller's m1.
+    The radius grows with m1 and m2, so each is rounded towards the caller's own value (the
+    minimum of both), and a clipped m1 is pushed below -M(q) by CLIP_MARGIN. ``q`` is used as
+    given (1 - q is exact for q >= 1/2).
+    """
     z = norm_isf(1.0 - q)
     big_m = phi(z)
-    m1 = a * big_m if a > -1.0 else -big_m
-    m2 = b * big_m
+    if a > -1.0:
+        m1 = min(a * big_m, m1_caller)
+    else:
+        m1 = -big_m * (1.0 + CLIP_MARGIN)
+    m2 = min(b * big_m, m2_caller)
+    return z, big_m, m1, m2
+
+
+@njit(cache=True)
+def _setup(q, a, b, m1_caller, m2_caller, scale):
+    """(z, M(q), m1, m2) for normalised input (see effective_inputs), and the residual scales."""
+    z, big_m, m1, m2 = effective_inputs(q, a, b, m1_caller, m2_caller)
     scale[0] = 1.0 - q
     scale[1] = big_m
     scale[2] = big_m
@@ -580,16 +605,34 @@ def _setup(q, a, b, scale):
     return z, big_m, m1, m2
 
 
+@njit(cache=True, inline="always")
+def _set_lam(theta, l1_zero, lam):
+    """lam = (l0, l1, l2) of theta = (k0, k1, l2, r*): the witness's multipliers (_certify)."""
+    rs = theta[3]
+    lam[0] = theta[0] + 1.0 - 0.5 * rs * rs
+    lam[1] = 0.0 if l1_zero else theta[1] + rs
+    lam[2] = theta[2]
+
+
 @njit(cache=True)
-def solve_one(q, a, b, tables):
+def solve_one(q, a, b, m1_caller, m2_caller, tables, lam):
     """Radius for q in (1/2, 1) and normalised a = m1/M(q) in [-1, 1], b = m2/M(q) >= 0.
+
+    ``m1_caller``, ``m2_caller`` are the caller's own bounds: the witness certifies bounds no
+    larger than them (``effective_inputs``).
 
     Input must already be validated and projected onto the feasible set
     max(a, 0)^2 + b^2 <= 1. ``tables`` are the warm-start tables (``_warm_start.load_tables``;
     empty ones disable warm starts). Returns (radius, status, iterations).
+
+    ``lam`` (length 3) receives the multipliers (l0, l1, l2) whose dual witness certified the
+    returned radius, or NaN where the radius is the strip radius (its closed-form witness has
+    l2 = 0 and is rebuilt from ``_interval.strip``) or needs no witness. They let anyone
+    re-check the radius (``hocert_solver.verify_radius``, ``RadiusTable.verify``).
     """
+    lam[:] = math.nan
     scale = np.empty(4)
-    z, big_m, m1, m2 = _setup(q, a, b, scale)
+    z, big_m, m1, m2 = _setup(q, a, b, m1_caller, m2_caller, scale)
     if b <= B_TINY or a >= 1.0:
         r_strip, w2, w1 = certified_strip_radius(q, m1)
         if r_strip == math.inf or r_strip > 0.0:
@@ -605,13 +648,17 @@ def solve_one(q, a, b, tables):
     nit = 0
     rw = -1.0  # witness not tried yet
     unchecked_rw = 0.0  # certified, but not confirmed accurate (see _certify)
+    lam_rw = np.full(3, math.nan)  # the multipliers of rw ...
+    lam_unchecked = np.full(3, math.nan)  # ... and of unchecked_rw
     if warm_start(tables, z, a, b, theta):
         ok, l1_zero, nit = _solve_modes(theta, q, m1, m2, scale, integ, WARM_BUDGETS, True)
         if ok and integ[STALE] == UNCHECKED:
             rw, checked = _certify(theta, q, m1, m2, l1_zero, integ, scale)
+            _set_lam(theta, l1_zero, lam_rw)
             if not checked:
                 # Go on from the unchecked iterate, evaluating every step this time.
                 unchecked_rw = rw
+                lam_unchecked[:] = lam_rw
                 rw = -1.0
                 ok, l1_zero, n2 = _solve_modes(theta, q, m1, m2, scale, integ, WARM_BUDGETS, False)
                 nit += n2
@@ -621,7 +668,9 @@ def solve_one(q, a, b, tables):
             # beta = 0.05, against <= 1e-7), so the strip radius need not be computed.
             if rw < 0.0:
                 rw, _ = _certify(theta, q, m1, m2, l1_zero, integ, scale)
+                _set_lam(theta, l1_zero, lam_rw)
             if rw > 0.0:
+                lam[:] = lam_rw if rw >= unchecked_rw else lam_unchecked
                 return max(rw, unchecked_rw), CONVERGED, nit
     r_strip, w2, w1 = certified_strip_radius(q, m1)
     if r_strip == math.inf:
@@ -632,13 +681,19 @@ def solve_one(q, a, b, tables):
     if ok:
         if rw < 0.0:  # (a witness that already failed on this theta would fail again)
             rw, _ = _certify(theta, q, m1, m2, l1_zero, integ, scale)
+            _set_lam(theta, l1_zero, lam_rw)
         if rw > r_strip:
+            lam[:] = lam_rw if rw >= unchecked_rw else lam_unchecked
             return max(rw, unchecked_rw), CONVERGED, nit
         if theta[3] <= r_strip + STRIP_EXACT * max(1.0, r_strip):
             # The first-order gain is about the size of the witness step-back: the strip
             # radius is then within STRIP_EXACT of the solution, well inside the 1e-6 goal.
+            if unchecked_rw > r_strip:
+                lam[:] = lam_unchecked
             return max(r_strip, unchecked_rw), CONVERGED, nit
     # Every radius here is certified, so the larger one is too.
+    if unchecked_rw > r_strip:
+        lam[:] = lam_unchecked
     return max(r_strip, unchecked_rw, 0.0), FALLBACK, nit
 
 
@@ -650,7 +705,7 @@ def solve_thetas(q, a, b, theta, ok):
     """
     for i in prange(q.shape[0]):
         scale = np.empty(4)
-        _z, big_m, m1, m2 = _setup(q[i], a[i], b[i], scale)
+        _z, big_m, m1, m2 = _setup(q[i], a[i], b[i], math.inf, math.inf, scale)
         r_strip, w2, w1 = certified_strip_radius(q[i], m1)
         ok[i] = False
         theta[i, :] = math.nan
@@ -682,11 +737,16 @@ def slack_threshold(q, theta, ok, a_star):
 
 
 @njit(cache=True, parallel=True)
-def solve_many(q, a, b, tables, radius, status, nit):
-    """solve_one over flat arrays in parallel; every element gets its own status."""
+def solve_many(q, a, b, m1, m2, tables, radius, status, nit, lam):
+    """solve_one over flat arrays in parallel; every element gets its own status.
+
+    ``m1``, ``m2`` are the caller's bounds behind ``a``, ``b`` (see effective_inputs).
+
+    ``lam`` (shape (n, 3)) receives each radius's witness multipliers (see solve_one).
+    """
     n = q.shape[0]
     for i in prange(n):
-        r, st, it = solve_one(q[i], a[i], b[i], tables)
+        r, st, it = solve_one(q[i], a[i], b[i], m1[i], m2[i], tables, lam[i])
         radius[i] = r
         status[i] = st
         nit[i] = it

@@ -26,7 +26,7 @@ def _solve_flat(q, m1, m2, tables):
     r = np.empty(q.size)
     st = np.empty(q.size, dtype=np.int8)
     it = np.empty(q.size, dtype=np.int32)
-    _solve.solve_many(q, a, b, tables, r, st, it)
+    _solve.solve_many(q, a, b, m1, m2, tables, r, st, it, np.empty((q.size, 3)))
     return r, st, it
 
 

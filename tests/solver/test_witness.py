@@ -105,3 +105,26 @@ def test_unchecked_iterate_is_confirmed_only_near_the_solution(q, a, b, true_r):
     r, checked = certify(off)
     assert not checked
     assert r <= true_r + 1e-12
+
+
+def test_the_witness_never_certifies_inputs_above_the_callers():
+    """The kernel's effective (m1, m2) never exceed the caller's, whatever M(q) rounds to.
+
+    directional_radius normalises with SciPy's M(q) and the kernel de-normalises with its own;
+    ``effective_inputs`` must round towards the caller's bounds (the radius grows with both).
+    """
+    from hocert_solver import max_gradient_norm
+    from tests.solver.domain import random_feasible_triples
+
+    q, m1, m2 = random_feasible_triples(20_000, seed=4)
+    m1 = np.where(np.arange(q.size) % 7 == 0, -np.inf, m1)  # "no information" rows, clipped
+    big_m = max_gradient_norm(q)
+    a, b = np.maximum(m1 / big_m, -1.0), m2 / big_m  # as directional_radius normalises
+    n_round_up = 0
+    for i in range(q.size):
+        _, kernel_m, m1_eff, m2_eff = _solve.effective_inputs(q[i], a[i], b[i], m1[i], m2[i])
+        assert m1_eff <= m1[i] or (m1[i] < -big_m[i] and m1_eff < -kernel_m)
+        assert m2_eff <= m2[i]
+        n_round_up += a[i] * kernel_m > m1[i] or b[i] * kernel_m > m2[i]
+    # The hazard is real: plain de-normalisation would round up on a share of the triples.
+    assert n_round_up > 100
