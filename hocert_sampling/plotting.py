@@ -33,6 +33,7 @@ from hocert_solver import (
     directional_radius,
     max_gradient_norm,
 )
+from hocert_solver.directional import FEASIBILITY_SLACK
 
 __all__ = [
     "FIGURE_FORMATS",
@@ -349,7 +350,8 @@ def slice_region(q: float, beta_norm: float, angles: int = 360) -> dict[str, np.
     q : float
         p_A (or a lower bound on it), in (1/2, 1).
     beta_norm : float
-        ``||beta||_2 = sigma ||grad g_A(x)||_2`` (dimensionless), in ``[0, M(q)]``.
+        ``||beta||_2 = sigma ||grad g_A(x)||_2`` (dimensionless), in ``[0, M(q)]`` (up to the
+        relative rounding slack ``FEASIBILITY_SLACK``).
     angles : int
         Number of angles t in [0, 2 pi).
 
@@ -357,13 +359,24 @@ def slice_region(q: float, beta_norm: float, angles: int = 360) -> dict[str, np.
     -------
     dict
         ``t``, ``m1``, ``m2``, ``radius`` (units of sigma, may be ``inf``) and ``status``.
+
+    Raises
+    ------
+    ValueError
+        ``beta_norm > M(q)``: no classifier with ``p_A = q`` has such a gradient.
     """
+    big_m = float(max_gradient_norm(q))
+    if beta_norm > big_m * (1.0 + FEASIBILITY_SLACK):
+        raise ValueError(
+            f"beta_norm = {beta_norm!r} exceeds M(q) = {big_m!r}, the largest gradient norm "
+            f"possible at q = {q!r}"
+        )
     t = np.linspace(0.0, 2.0 * np.pi, angles, endpoint=False)
     m1 = beta_norm * np.cos(t)
     m2 = beta_norm * np.abs(np.sin(t))
     res = directional_radius(q, m1, m2)
     radius, status = np.array(res.radius), np.array(res.status)
-    if beta_norm >= float(max_gradient_norm(q)) * (1.0 - 1e-12):
+    if beta_norm >= big_m * (1.0 - FEASIBILITY_SLACK):
         # ||beta|| = M(q): every direction with m1 > 0 lies on the boundary of the feasible
         # disk, where the worst case is a half-space and R = +inf (docs/math.md section 3).
         # Rounding would put some of them just inside, where the solver cannot converge.

@@ -22,6 +22,8 @@ CONVERGED = _solve.CONVERGED
 ABSTAIN = _solve.ABSTAIN
 PROJECTED = _solve.PROJECTED
 FALLBACK = _solve.FALLBACK
+INCONSISTENT = _solve.INCONSISTENT
+LOWERED = _solve.LOWERED
 INVALID = _solve.INVALID
 
 STATUS_NAMES = {
@@ -29,11 +31,17 @@ STATUS_NAMES = {
     ABSTAIN: "abstain",
     PROJECTED: "projected",
     FALLBACK: "fallback",
+    INCONSISTENT: "inconsistent",
+    LOWERED: "lowered",
     INVALID: "invalid",
 }
 
-# Inputs within this relative distance outside the feasible disk are rounding, not information.
-_FEASIBILITY_SLACK = 1e-12
+#: Relative slack of the feasible disk ``max(m1, 0)^2 + m2^2 <= M(q)^2``: inputs outside it by
+#: at most this (``hypot(max(m1, 0), m2) <= M(q) (1 + FEASIBILITY_SLACK)``) are rounding, not
+#: information, and lie on its boundary (radius ``+inf``); inputs outside it by more are
+#: INCONSISTENT. The one definition, used by ``directional_radius``, the threat models,
+#: ``RadiusTable.lookup`` and the ``hocert`` command line.
+FEASIBILITY_SLACK = 1e-12
 
 ArrayLike = npt.ArrayLike
 OnInvalid = Literal["raise", "nan"]
@@ -52,15 +60,24 @@ class RadiusResult:
         (only with ``on_invalid="nan"``). Every finite positive radius is backed by a dual
         certificate: it is never larger than the true radius of Theorem 3.
     status : ndarray of int8
-        ``0`` (CONVERGED): first-order radius, solved and certified to full accuracy.
+        ``0`` (CONVERGED): first-order radius, solved and certified to full accuracy (``+inf``
+        on the boundary of the feasible disk, within ``FEASIBILITY_SLACK`` = 1e-12 relative).
         ``1`` (ABSTAIN): ``q <= 1/2``, radius 0.
-        ``2`` (PROJECTED): ``(m1, m2)`` lay outside the feasible disk
-        ``max(m1, 0)^2 + m2^2 <= M(q)^2`` (noisy bounds); both were shrunk towards 0 by the same
-        factor onto its boundary (a conservative change: the radius is non-decreasing in m1 and
-        m2), where the radius is ``+inf``. Such input means a confidence bound failed.
         ``3`` (FALLBACK): the first-order solve did not converge or could not be certified; the
         radius is the (smaller, still certified) m2 = 0 radius R(q, m1, 0).
+        ``4`` (INCONSISTENT): ``(m1, m2)`` lie outside the feasible disk
+        ``max(m1, 0)^2 + m2^2 <= M(q)^2`` by more than ``FEASIBILITY_SLACK`` (relative): no
+        classifier with ``p_A >= q`` has such a gradient, so the bounds contradict ``q``
+        (``m1``, ``m2`` not sigma-normalised or not multiplied by ``M(q)``, or a failed
+        confidence bound). The radius is the zeroth-order ``cohen_radius(q)``, valid whenever
+        ``q <= p_A`` (``+inf`` only at ``q = 1``, where ``M(q) = 0``); ``success`` is False.
+        ``5`` (LOWERED): only with ``verify=True``: the solver's radius could not be proved
+        in ball arithmetic (``verify_radius``) and the returned radius is the largest one
+        below it that was (lowered by at most 1e-6 relative, or the strip or Cohen radius);
+        ``success`` is False.
         ``-1`` (INVALID): NaN or out-of-domain input; radius is NaN.
+        ``2`` (PROJECTED) is no longer produced (it was ``+inf`` for inputs outside the disk,
+        now INCONSISTENT); the constant is kept for code and saved tables that name it.
     nit : ndarray of int32
         Newton iterations spent (0 for closed-form cases).
     """
@@ -71,9 +88,9 @@ class RadiusResult:
 
     @property
     def success(self) -> np.ndarray:
-        """True where the radius is the full-accuracy value (CONVERGED, ABSTAIN or PROJECTED)."""
+        """True where the radius is the full-accuracy value (CONVERGED or ABSTAIN)."""
         s = self.status
-        return (s == CONVERGED) | (s == ABSTAIN) | (s == PROJECTED)
+        return (s == CONVERGED) | (s == ABSTAIN)
 
     def __repr__(self) -> str:
         return f"RadiusResult(radius={self.radius!r}, status={self.status!r}, nit={self.nit!r})"
@@ -131,7 +148,12 @@ def _finish(
 
 
 def directional_radius(
-    q: ArrayLike, m1: ArrayLike, m2: ArrayLike, *, on_invalid: OnInvalid = "raise"
+    q: ArrayLike,
+    m1: ArrayLike,
+    m2: ArrayLike,
+    *,
+    on_invalid: OnInvalid = "raise",
+    verify: bool = False,
 ) -> RadiusResult:
     """First-order certified radius along one direction (Theorem 3; docs/math.md).
 
@@ -153,6 +175,10 @@ def directional_radius(
         With ``"raise"`` (default) NaN, ``q`` outside [0, 1], ``m1 = +inf`` or ``m2`` negative or
         non-finite raise ``ValueError``; with ``"nan"`` those elements get radius NaN and status
         INVALID (-1).
+    verify : bool
+        If True, prove every positive radius in ball arithmetic (:func:`verify_radius`,
+        independent of the solver's own quadrature; a few milliseconds per element) and lower
+        any radius that cannot be proved until it is (status LOWERED).
 
     Returns
     -------
@@ -165,7 +191,11 @@ def directional_radius(
     Every finite radius is certified by a dual witness: multipliers ``lam >= 0`` with
     ``D(lam; r) > 1/2``, where ``D`` is evaluated by a quadrature whose error is estimated and
     subtracted (docs/math.md, "dual certificate"). When the solve fails the smaller radius
-    ``R(q, m1, 0)`` (also certified) is returned with status FALLBACK.
+    ``R(q, m1, 0)`` (also certified) is returned with status FALLBACK. Bounds outside the
+    feasible disk ``max(m1, 0)^2 + m2^2 <= M(q)^2`` by more than ``FEASIBILITY_SLACK``
+    contradict ``q`` (e.g. fractions of ``M(q)`` passed as absolute values): they get status
+    INCONSISTENT, ``success`` False and the zeroth-order radius ``cohen_radius(q)``, never the
+    ``+inf`` of the disk's boundary.
 
     Examples
     --------
@@ -175,9 +205,62 @@ def directional_radius(
     >>> round(float(res.radius), 6), int(res.status)
     (2.232839, 0)
     """
+    result, lam = _directional(q, m1, m2, on_invalid)
+    if _check_verify(verify):
+        result = _proved(result, q, m1, m2, lam)
+    return result
+
+
+def _check_verify(verify: object) -> bool:
+    if not isinstance(verify, (bool, np.bool_)):
+        raise TypeError(f"verify must be True or False, got {verify!r}")
+    return bool(verify)
+
+
+def _proved(
+    result: RadiusResult, q: ArrayLike, m1: ArrayLike, m2: ArrayLike, lam: np.ndarray
+) -> RadiusResult:
+    """``result`` with every positive radius proved in ball arithmetic, or lowered until it is.
+
+    Radii that are proved keep their status; the others get the largest proved radius below
+    them (``verification.prove_radius``) and status LOWERED. Abstentions, invalid elements and
+    zero radii need no proof.
+    """
+    from . import verification  # python-flint is only imported when a proof is asked for
+
+    radius = np.asarray(result.radius, dtype=np.float64)
+    status = np.asarray(result.status).copy()
+    todo = (radius > 0.0) & ~np.isnan(radius)
+    if not todo.any():
+        return result
+    qb, m1b, m2b = (
+        np.broadcast_to(np.asarray(v, dtype=np.float64), radius.shape) for v in (q, m1, m2)
+    )
+    proof = verification.prove_radius(
+        qb[todo], m1b[todo], m2b[todo], radius[todo], multipliers=lam[todo]
+    )
+    new_radius = radius.copy()
+    new_radius[todo] = proof.radius
+    lowered = np.zeros(radius.shape, dtype=bool)
+    lowered[todo] = ~np.asarray(proof.proved)
+    status[lowered] = LOWERED
+    return RadiusResult(radius=new_radius[()], status=status[()], nit=result.nit)
+
+
+def _directional(
+    q: ArrayLike, m1: ArrayLike, m2: ArrayLike, on_invalid: OnInvalid
+) -> tuple[RadiusResult, np.ndarray]:
+    """``directional_radius`` and, per element, the witness multipliers (shape ``(..., 3)``).
+
+    The multipliers ``(l0, l1, l2)`` are those of the dual witness that certified the radius
+    (``_solve.solve_one``); NaN where the radius needed none or came from the closed-form
+    strip witness. They are hints for re-checking a radius (``verify_radius``,
+    ``RadiusTable.verify``): any ``lam >= 0`` with ``D(lam; r) > 1/2`` proves ``r``.
+    """
     _check_on_invalid(on_invalid)
     shape, (qf, m1f, m2f) = _broadcast(q=q, m1=m1, m2=m2)
     n = qf.size
+    lam = np.full((n, 3), np.nan)
     radius = np.zeros(n)
     status = np.zeros(n, dtype=np.int8)
     nit = np.zeros(n, dtype=np.int32)
@@ -196,34 +279,55 @@ def directional_radius(
     status[abstain] = ABSTAIN
     certain = ~invalid & (qf == 1.0)
     radius[certain] = np.inf
+    # M(1) = 0: the feasible disk is the point max(m1, 0) = m2 = 0; any other (m1, m2)
+    # contradicts q = 1, whose Cohen radius is +inf too.
+    status[certain & ((m1f > 0.0) | (m2f > 0.0))] = INCONSISTENT
 
     todo = ~invalid & ~abstain & ~certain
     if todo.any():
         qt = qf[todo]
         big_m = max_gradient_norm(qt)
-        with np.errstate(over="ignore"):  # huge bounds: +inf here, projected below
+        with np.errstate(over="ignore"):  # huge bounds: +inf here, inconsistent below
             a = np.maximum(m1f[todo] / big_m, -1.0)  # E[X f] >= -M(q): lower m1 adds nothing
             b = m2f[todo] / big_m
         rho = _disk_rho(a, b)
-        # On or outside the boundary of the feasible disk: shrinking (a, b) onto the boundary
-        # (the radius is non-decreasing in m1 and m2) gives R = +inf there. Rounding would put
-        # the shrunk point a hair inside, so it is not solved.
+        # On the boundary of the feasible disk (up to FEASIBILITY_SLACK: rounding) R = +inf;
+        # rounding would put the point a hair inside, so it is not solved. Further out the
+        # bounds contradict q: INCONSISTENT, with the zeroth-order radius Phi^{-1}(q).
         on_or_out = rho >= 1.0
-        r = np.full(qt.size, np.inf)
-        st = np.where(rho > 1.0 + _FEASIBILITY_SLACK, PROJECTED, CONVERGED).astype(np.int8)
+        outside = rho > 1.0 + FEASIBILITY_SLACK
+        r = np.where(outside, _cohen_floor(qt), np.inf)
+        st = np.where(outside, INCONSISTENT, CONVERGED).astype(np.int8)
         it = np.zeros(qt.size, dtype=np.int32)
         inside = ~on_or_out
         if inside.any():
             ri = np.empty(int(inside.sum()))
             si = np.empty(ri.size, dtype=np.int8)
             ii = np.empty(ri.size, dtype=np.int32)
+            li = np.empty((ri.size, 3))
             tables = _warm_start.load_tables()
-            _solve.solve_many(qt[inside], a[inside], b[inside], tables, ri, si, ii)
+            m1_in, m2_in = m1f[todo][inside], m2f[todo][inside]
+            _solve.solve_many(
+                qt[inside], a[inside], b[inside], m1_in, m2_in, tables, ri, si, ii, li
+            )
             r[inside], st[inside], it[inside] = ri, si, ii
+            lam_t = np.full((qt.size, 3), np.nan)
+            lam_t[inside] = li
+            lam[todo] = lam_t
         radius[todo] = r
         status[todo] = st
         nit[todo] = it
-    return _finish(shape, radius, status, nit)
+    return _finish(shape, radius, status, nit), lam.reshape((*shape, 3))
+
+
+# SciPy's ndtri is within 4 ulps of Phi^{-1} (measured against Arb on 10,000 q in (1/2, 1));
+# Cohen's radius is rounded down by 16 ulps so that it never exceeds the exact quantile.
+_COHEN_ROUND_DOWN = 16.0 * np.finfo(np.float64).eps
+
+
+def _cohen_floor(q: np.ndarray) -> np.ndarray:
+    """Phi^{-1}(q) rounded down (q in (1/2, 1); +inf at q = 1)."""
+    return special.ndtri(q) * (1.0 - _COHEN_ROUND_DOWN)
 
 
 def _disk_rho(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -255,6 +359,6 @@ def cohen_radius(q: ArrayLike, *, on_invalid: OnInvalid = "raise") -> np.ndarray
     bad = ~((qa >= 0.0) & (qa <= 1.0))
     _report_invalid(bad.ravel(), qa.shape, "q must lie in [0, 1] and not be NaN", on_invalid)
     with np.errstate(invalid="ignore"):
-        out = np.where(qa > 0.5, special.ndtri(np.where(bad, 0.5, qa)), 0.0)
+        out = np.where(qa > 0.5, _cohen_floor(np.where(bad, 0.5, qa)), 0.0)
     out = np.where(bad, np.nan, out)
     return out[()]

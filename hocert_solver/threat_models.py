@@ -7,6 +7,11 @@ Each function turns confidence bounds on norms of ``beta = sigma * grad g_A(x)``
 sigma-normalised) into the ``(m1, m2)`` lower bounds of that vertex and calls
 :func:`~hocert_solver.directional_radius`. All radii are in units of sigma, measured in the norm
 of the threat model.
+
+Bounds that contradict ``q`` (a lower bound on a gradient norm above ``M(q)``, the largest
+norm possible when ``p_A >= q``, by more than ``FEASIBILITY_SLACK``) give status INCONSISTENT
+with the zeroth-order radius (``cohen_radius(q)``, divided by ``sqrt(d)`` for l_inf), as in
+:func:`~hocert_solver.directional_radius`, whatever the other bounds would give.
 """
 
 from __future__ import annotations
@@ -15,7 +20,17 @@ import operator
 
 import numpy as np
 
-from .directional import ArrayLike, OnInvalid, RadiusResult, _as_float_array, directional_radius
+from .directional import (
+    FEASIBILITY_SLACK,
+    INCONSISTENT,
+    ArrayLike,
+    OnInvalid,
+    RadiusResult,
+    _as_float_array,
+    cohen_radius,
+    directional_radius,
+    max_gradient_norm,
+)
 
 
 def _nonneg(x: ArrayLike, name: str, *, allow_inf: bool) -> np.ndarray:
@@ -48,8 +63,43 @@ def _best_of(
     )
 
 
+def _exceeds_m(q: ArrayLike, norm_lower: np.ndarray) -> np.ndarray:
+    """Where a lower bound on a gradient norm exceeds ``M(q) (1 + FEASIBILITY_SLACK)``.
+
+    No classifier with ``p_A >= q > 1/2`` has ``||beta||_2 > M(q)``, so such a bound
+    contradicts ``q``. Only for valid ``q`` in (1/2, 1]; at ``q = 1`` (``M = 0``) every positive
+    bound does.
+    """
+    qa = _as_float_array(q, "q")
+    valid = (qa > 0.5) & (qa <= 1.0)
+    with np.errstate(invalid="ignore"):
+        big_m = max_gradient_norm(np.where(valid, qa, 0.75))
+        return valid & (norm_lower > big_m * (1.0 + FEASIBILITY_SLACK))
+
+
+def _inconsistent_as_cohen(
+    res: RadiusResult, q: ArrayLike, contradicts: np.ndarray, scale: float = 1.0
+) -> RadiusResult:
+    """``res`` with status INCONSISTENT and ``scale * cohen_radius(q)`` where the bounds
+    contradict ``q`` (``contradicts``, or an INCONSISTENT status already in ``res``)."""
+    status = np.asarray(res.status)
+    bad = np.broadcast_to(contradicts, status.shape) | (status == INCONSISTENT)
+    if not bad.any():
+        return res
+    cohen = np.broadcast_to(scale * np.asarray(cohen_radius(q, on_invalid="nan")), bad.shape)
+    return RadiusResult(
+        radius=np.where(bad, cohen, res.radius)[()],
+        status=np.where(bad, INCONSISTENT, status).astype(np.int8)[()],
+        nit=np.where(bad, 0, res.nit).astype(np.int32)[()],
+    )
+
+
 def l2_radius(
-    q: ArrayLike, grad_l2_upper: ArrayLike, *, on_invalid: OnInvalid = "raise"
+    q: ArrayLike,
+    grad_l2_upper: ArrayLike,
+    *,
+    on_invalid: OnInvalid = "raise",
+    verify: bool = False,
 ) -> RadiusResult:
     """Certified l2 radius from an upper bound on ``||beta||_2`` (Corollary 3.1).
 
@@ -64,6 +114,9 @@ def l2_radius(
         Upper bound ``B2_hi >= ||sigma grad g_A(x)||_2`` (dimensionless); ``inf`` allowed.
     on_invalid : {"raise", "nan"}
         See :func:`directional_radius`.
+    verify : bool
+        Prove each radius in ball arithmetic, lowering it until proved (status LOWERED); see
+        :func:`directional_radius`.
 
     Returns
     -------
@@ -71,7 +124,7 @@ def l2_radius(
         l2 radius in units of sigma.
     """
     b2_hi = _nonneg(grad_l2_upper, "grad_l2_upper", allow_inf=True)
-    return directional_radius(q, -b2_hi, 0.0, on_invalid=on_invalid)
+    return directional_radius(q, -b2_hi, 0.0, on_invalid=on_invalid, verify=verify)
 
 
 def l1_radius(
@@ -81,6 +134,7 @@ def l1_radius(
     grad_l2_upper: ArrayLike,
     *,
     on_invalid: OnInvalid = "raise",
+    verify: bool = False,
 ) -> RadiusResult:
     """Certified l1 radius (Corollary 3.2).
 
@@ -99,11 +153,15 @@ def l1_radius(
         Lower and upper bounds on ``||beta||_2`` (``beta = sigma grad g_A(x)``).
     on_invalid : {"raise", "nan"}
         See :func:`directional_radius`.
+    verify : bool
+        Prove each radius in ball arithmetic, lowering it until proved (status LOWERED); see
+        :func:`directional_radius`.
 
     Returns
     -------
     RadiusResult
-        l1 radius in units of sigma.
+        l1 radius in units of sigma; status INCONSISTENT, with ``cohen_radius(q)``, where
+        ``grad_l2_lower`` exceeds ``M(q)`` (the bounds contradict ``q``).
     """
     binf_hi = _nonneg(grad_linf_upper, "grad_linf_upper", allow_inf=True)
     b2_lo = _nonneg(grad_l2_lower, "grad_l2_lower", allow_inf=False)
@@ -111,8 +169,10 @@ def l1_radius(
     _check_order(b2_lo, b2_hi, "||beta||_2")
     with np.errstate(invalid="ignore"):
         m2 = np.sqrt(np.maximum(0.0, b2_lo * b2_lo - binf_hi * binf_hi))
-    first = directional_radius(q, -binf_hi, m2, on_invalid=on_invalid)
-    return _best_of(first, l2_radius(q, b2_hi, on_invalid=on_invalid))
+    first = directional_radius(q, -binf_hi, m2, on_invalid=on_invalid, verify=verify)
+    best = _best_of(first, l2_radius(q, b2_hi, on_invalid=on_invalid, verify=verify))
+    contradicts = _exceeds_m(q, b2_lo) | (np.asarray(first.status) == INCONSISTENT)
+    return _inconsistent_as_cohen(best, q, contradicts)
 
 
 def linf_radius(
@@ -123,6 +183,7 @@ def linf_radius(
     dim: int,
     *,
     on_invalid: OnInvalid = "raise",
+    verify: bool = False,
 ) -> RadiusResult:
     """Certified l_inf radius (Corollary 3.3).
 
@@ -142,11 +203,15 @@ def linf_radius(
         Input dimension d (number of coordinates of x).
     on_invalid : {"raise", "nan"}
         See :func:`directional_radius`.
+    verify : bool
+        Prove each radius in ball arithmetic, lowering it until proved (status LOWERED); see
+        :func:`directional_radius`.
 
     Returns
     -------
     RadiusResult
-        l_inf radius in units of sigma.
+        l_inf radius in units of sigma; status INCONSISTENT, with ``cohen_radius(q) /
+        sqrt(d)``, where ``grad_l2_lower`` exceeds ``M(q)`` (the bounds contradict ``q``).
     """
     try:
         dim = operator.index(dim)
@@ -161,8 +226,10 @@ def linf_radius(
     root_d = float(np.sqrt(dim))
     with np.errstate(invalid="ignore"):
         m2 = np.sqrt(np.maximum(0.0, b2_lo * b2_lo - (b1_hi / root_d) ** 2))
-    first = directional_radius(q, -b1_hi / root_d, m2, on_invalid=on_invalid)
-    return _best_of(first, l2_radius(q, b2_hi, on_invalid=on_invalid), 1.0 / root_d)
+    first = directional_radius(q, -b1_hi / root_d, m2, on_invalid=on_invalid, verify=verify)
+    best = _best_of(first, l2_radius(q, b2_hi, on_invalid=on_invalid, verify=verify), 1.0 / root_d)
+    contradicts = _exceeds_m(q, b2_lo) | (np.asarray(first.status) == INCONSISTENT)
+    return _inconsistent_as_cohen(best, q, contradicts, 1.0 / root_d)
 
 
 def subspace_radius(
@@ -172,6 +239,7 @@ def subspace_radius(
     grad_l2_upper: ArrayLike | None = None,
     *,
     on_invalid: OnInvalid = "raise",
+    verify: bool = False,
 ) -> RadiusResult:
     """Certified l2 radius for perturbations restricted to a subspace S (Corollary 3.4).
 
@@ -191,15 +259,21 @@ def subspace_radius(
         Upper bound on ``||beta||_2`` for the l2 fallback.
     on_invalid : {"raise", "nan"}
         See :func:`directional_radius`.
+    verify : bool
+        Prove each radius in ball arithmetic, lowering it until proved (status LOWERED); see
+        :func:`directional_radius`.
 
     Returns
     -------
     RadiusResult
-        Radius (l2 norm inside S) in units of sigma.
+        Radius (l2 norm inside S) in units of sigma; status INCONSISTENT, with
+        ``cohen_radius(q)``, where ``complement_l2_lower`` exceeds ``M(q)`` (the bounds
+        contradict ``q``).
     """
     ps_hi = _nonneg(proj_l2_upper, "proj_l2_upper", allow_inf=True)
     c_lo = _nonneg(complement_l2_lower, "complement_l2_lower", allow_inf=False)
-    first = directional_radius(q, -ps_hi, c_lo, on_invalid=on_invalid)
+    first = directional_radius(q, -ps_hi, c_lo, on_invalid=on_invalid, verify=verify)
     if grad_l2_upper is None:
         return first
-    return _best_of(first, l2_radius(q, grad_l2_upper, on_invalid=on_invalid))
+    best = _best_of(first, l2_radius(q, grad_l2_upper, on_invalid=on_invalid, verify=verify))
+    return _inconsistent_as_cohen(best, q, np.asarray(first.status) == INCONSISTENT)

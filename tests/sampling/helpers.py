@@ -67,3 +67,25 @@ class FixedNoise:
 
     def standard_normal(self, shape: tuple[int, ...], dtype: Any = np.float32) -> Any:
         return self.xp.asarray(self.rng.standard_normal(shape, dtype=np.float32))
+
+
+def fail_lower_norm_bounds(monkeypatch: Any, value: float = 10.0) -> None:
+    """Make every confidence bound on a gradient norm from below fail: ``grad_l2_lower`` and
+    ``complement_l2_lower`` become ``value`` (far above ``M(q)``; ``grad_l2_upper`` too, so that
+    the pair stays ordered). The first-order radii then see bounds that contradict ``p_A_lower``.
+    """
+    import dataclasses
+
+    from hocert_sampling import smoothing
+
+    real = smoothing.radius_bounds
+    names = ("grad_l2_lower", "grad_l2_upper", "complement_l2_lower")
+
+    def failed(*args: Any, **kwargs: Any) -> Any:
+        gb = real(*args, **kwargs)
+        bounds = tuple(
+            dataclasses.replace(b, value=value) if b.name in names else b for b in gb.bounds
+        )
+        return dataclasses.replace(gb, bounds=bounds)
+
+    monkeypatch.setattr(smoothing, "radius_bounds", failed)

@@ -13,10 +13,17 @@ from hocert_sampling.plotting import (
     plot_certified_accuracy,
     plot_slice,
     slice_region,
+    status_names,
     summary_tables,
     threat_models,
 )
-from hocert_solver import CONVERGED, cohen_radius, directional_radius, max_gradient_norm
+from hocert_solver import (
+    CONVERGED,
+    INCONSISTENT,
+    cohen_radius,
+    directional_radius,
+    max_gradient_norm,
+)
 
 
 def frame(**extra: list[float]) -> pd.DataFrame:
@@ -104,6 +111,16 @@ def test_slice_region_on_the_boundary_is_unbounded_towards_beta():
     away = data["m1"] < -1e-12  # orthogonal to beta (m2 = M) is on the boundary too
     assert np.isfinite(data["radius"][away]).all()
     assert (data["status"][towards] == CONVERGED).all()
+
+
+def test_slice_region_refuses_a_gradient_norm_above_m():
+    q = 0.95
+    big_m = float(max_gradient_norm(q))
+    data = slice_region(q, big_m * (1 + 1e-13), angles=16)  # rounding: on the boundary
+    assert (data["status"] == CONVERGED).all()
+    with pytest.raises(ValueError, match="exceeds M"):
+        slice_region(q, big_m * (1 + 1e-10), angles=16)
+    assert status_names(np.array([INCONSISTENT])) == ["inconsistent"]
 
 
 def test_plot_slice_png(tmp_path):

@@ -12,8 +12,9 @@ from hocert_sampling.bounds import GradientBounds, clopper_pearson_lower
 from hocert_sampling.examples import EXAMPLE_NUM_CLASSES, EXAMPLE_SIGMA, load_example
 from hocert_sampling.models import ModelOutputError
 from hocert_sampling.smoothing import Certificate, SmoothedClassifier, resolve_subspaces
+from hocert_solver import cohen_radius
 
-from .helpers import LinearClassifier
+from .helpers import LinearClassifier, fail_lower_norm_bounds
 
 ABSTAIN = SmoothedClassifier.ABSTAIN
 
@@ -92,6 +93,30 @@ def test_certify_the_example(digits, example) -> None:
         assert isinstance(b, GradientBounds)
         assert b.split.spent <= 0.001  # each radius spends at most alpha in total
     assert set(cert.solver_status) == {"l2", "l1", "linf", "subspace:channel0"}
+
+
+def test_certify_records_inconsistent_bounds(monkeypatch) -> None:
+    """A failed lower bound on ||beta||_2 (above M(p_A_lower)): status inconsistent and the
+    zeroth-order radius of that radius's own p_A bound, never +inf; l2 needs no lower bound."""
+    fail_lower_norm_bounds(monkeypatch)
+    sigma, d = 0.5, 4
+    clf, x = half_space(d, 0.9, sigma)
+    smoothed = SmoothedClassifier(clf, 2, sigma, backend="numpy", seed=3)
+    cert = smoothed.certify(x, 50, 2000, 0.01, 1000, subspaces=[np.arange(2)])
+    assert cert.prediction == 1
+    assert cert.solver_status == {
+        "l2": "converged",
+        "l1": "inconsistent",
+        "linf": "inconsistent",
+        "subspace:subspace0": "inconsistent",
+    }
+    q1 = cert.bounds["l1"]["p_A_lower"]
+    qinf = cert.bounds["linf"]["p_A_lower"]
+    qs = cert.bounds["subspace:subspace0"]["p_A_lower"]
+    assert cert.radius_l1 == sigma * float(cohen_radius(q1))
+    assert cert.radius_linf == sigma * float(cohen_radius(qinf)) / math.sqrt(d)
+    assert cert.radius_subspace["subspace0"] == sigma * float(cohen_radius(qs))
+    assert all(math.isfinite(r) for r in (cert.radius_l1, cert.radius_linf))
 
 
 def test_certify_custom_subspaces(digits, example) -> None:

@@ -10,13 +10,16 @@ from hocert_solver import (
     ABSTAIN,
     CONVERGED,
     FALLBACK,
+    INCONSISTENT,
     INVALID,
     PROJECTED,
+    STATUS_NAMES,
     RadiusResult,
     cohen_radius,
     directional_radius,
     max_gradient_norm,
 )
+from hocert_solver.directional import FEASIBILITY_SLACK
 from tests.solver.worked_values import WORKED
 
 
@@ -131,29 +134,91 @@ def test_unbounded_cases():
     assert res.radius == np.inf
 
 
-def test_infeasible_input_is_projected_and_flagged():
+def test_infeasible_input_is_inconsistent_with_cohens_radius():
     q = 0.9
     big_m = max_gradient_norm(q)
-    res = directional_radius(q, 0.8 * big_m, 0.8 * big_m)
-    assert res.status == PROJECTED
-    # Projection shrinks both bounds, never raising the radius of any feasible point above it.
-    res = directional_radius(q, -0.5 * big_m, 1.5 * big_m)
-    assert res.status == PROJECTED
+    for m1, m2 in [(0.8 * big_m, 0.8 * big_m), (-0.5 * big_m, 1.5 * big_m), (2 * big_m, 0.0)]:
+        res = directional_radius(q, m1, m2)
+        assert res.status == INCONSISTENT
+        assert not res.success
+        assert res.radius == cohen_radius(q)
+        assert res.nit == 0
+
+
+def test_units_slip_of_the_help_example_is_inconsistent():
+    # `hocert radius 0.97 -0.6 0.7` without --normalized: m2 = 0.7 is ten times M(0.97).
+    res = directional_radius(0.97, -0.6, 0.7)
+    assert res.status == INCONSISTENT
+    assert not res.success
+    assert res.radius == cohen_radius(0.97)
+    assert np.isfinite(res.radius)
+    assert STATUS_NAMES[INCONSISTENT] == "inconsistent"
+    assert INCONSISTENT not in (CONVERGED, ABSTAIN, PROJECTED, FALLBACK, INVALID)
+
+
+@pytest.mark.parametrize("q", [0.51, 0.8, 0.97, 0.999999])
+@pytest.mark.parametrize("ang", [0.0, 0.3, np.pi / 2, 2.5])
+def test_feasibility_slack_is_the_boundary_between_inf_and_inconsistent(q, ang):
+    big_m = float(max_gradient_norm(q))
+    c, s = np.cos(ang), np.sin(ang)
+    rel = np.array([1e-13, 5e-13, 1e-10, 1e-6])  # relative distance outside the disk
+    rho = 1.0 + rel
+    if c <= 0.0:  # only max(m1, 0) counts: an adverse m1 never leaves the disk
+        m1 = c * big_m * np.ones(4)
+        m2 = rho * big_m
+    else:
+        m1, m2 = rho * c * big_m, rho * s * big_m
+    res = directional_radius(q, m1, m2)
+    within = rel < FEASIBILITY_SLACK
+    np.testing.assert_array_equal(res.status[within], CONVERGED)
+    assert np.all(res.radius[within] == np.inf)
+    np.testing.assert_array_equal(res.status[~within], INCONSISTENT)
+    np.testing.assert_array_equal(res.radius[~within], cohen_radius(q))
+    np.testing.assert_array_equal(res.success, within)
+
+
+def test_q_one_outside_the_point_disk_is_inconsistent():
+    # M(1) = 0: only max(m1, 0) = m2 = 0 is consistent; Cohen's radius at q = 1 is +inf.
+    res = directional_radius(1.0, [0.0, -3.0, 1e-300, 0.0], [0.0, 0.0, 0.0, 1e-300])
+    np.testing.assert_array_equal(res.status, [CONVERGED, CONVERGED, INCONSISTENT, INCONSISTENT])
+    np.testing.assert_array_equal(res.success, [True, True, False, False])
+    assert np.all(res.radius == np.inf)
+
+
+def test_mixed_arrays_flag_only_the_inconsistent_elements():
+    rng = np.random.default_rng(11)
+    n = 2000
+    q = rng.uniform(0.51, 0.9999, n)
+    big_m = max_gradient_norm(q)
+    ang = rng.uniform(0.0, np.pi, n)
+    rho = np.sqrt(rng.uniform(0.0, 4.0, n))  # about half outside the disk
+    m1, m2 = rho * np.cos(ang) * big_m, rho * np.sin(ang) * big_m
+    res = directional_radius(q, m1, m2)
+    outside = np.hypot(np.maximum(m1, 0.0), m2) > big_m * (1.0 + FEASIBILITY_SLACK)
+    assert 0.2 * n < outside.sum() < 0.8 * n
+    np.testing.assert_array_equal(res.status == INCONSISTENT, outside)
+    np.testing.assert_array_equal(res.radius[outside], cohen_radius(q[outside]))
+    assert not res.success[outside].any()
+    inside = directional_radius(q[~outside], m1[~outside], m2[~outside])
+    np.testing.assert_array_equal(res.radius[~outside], inside.radius)
+    np.testing.assert_array_equal(res.status[~outside], inside.status)
+    # No +inf with success outside the disk.
+    assert not np.any(np.isinf(res.radius) & res.success & outside)
 
 
 @pytest.mark.filterwarnings("error")
 @pytest.mark.parametrize(
     ("q", "m1", "m2"), [(1 - 1e-10, 1e300, 1e300), (0.9, 0.0, 1e308), (0.99, 1e308, 0.0)]
 )
-def test_huge_bounds_are_projected_without_overflow(q, m1, m2):
+def test_huge_bounds_are_inconsistent_without_overflow(q, m1, m2):
     res = directional_radius(q, m1, m2)
-    assert res.radius == np.inf
-    assert res.status == PROJECTED
+    assert res.radius == cohen_radius(q)
+    assert res.status == INCONSISTENT
     assert res.nit == 0
 
 
 @pytest.mark.filterwarnings("error")
-def test_subnormal_bounds_are_not_projected():
+def test_subnormal_bounds_are_not_inconsistent():
     res = directional_radius(0.9, 0.0, 1e-310)
     assert res.status == CONVERGED
     assert res.radius == directional_radius(0.9, 0.0, 0.0).radius
