@@ -17,9 +17,17 @@ max_gradient_norm
     ``M(q) = phi(Phi^{-1}(q))``, the largest possible ``||beta||_2`` at ``p_A = q``.
 RadiusResult
     Result object (``radius``, ``status``, ``success``, ``nit``) and the status codes
-    ``CONVERGED``, ``ABSTAIN``, ``PROJECTED``, ``FALLBACK``, ``INVALID``.
+    ``CONVERGED``, ``ABSTAIN``, ``FALLBACK``, ``INCONSISTENT`` (bounds that contradict ``q``:
+    Cohen's radius, ``success`` False), ``LOWERED`` (``verify=True`` lowered the radius until
+    it was proved), ``INVALID``; ``PROJECTED`` is no longer produced.
+verify_radius, prove_radius, ProvedRadius
+    Independent proofs of radii in ball arithmetic (python-flint's Arb): True only where it is
+    proved that the true radius is at least the given one (docs/math.md §10).
 RadiusTable
     Precomputed radius tables (built on Dask) with conservative, vectorised lookups.
+TableVerificationError
+    Raised by ``RadiusTable.load`` for a table whose radii its own witnesses do not prove
+    (altered or damaged; ``RadiusTable.verify`` gives the report).
 """
 
 from importlib.metadata import PackageNotFoundError, version
@@ -28,7 +36,9 @@ from .directional import (
     ABSTAIN,
     CONVERGED,
     FALLBACK,
+    INCONSISTENT,
     INVALID,
+    LOWERED,
     PROJECTED,
     STATUS_NAMES,
     RadiusResult,
@@ -36,8 +46,16 @@ from .directional import (
     directional_radius,
     max_gradient_norm,
 )
-from .table import OUTSIDE, SKIPPED, RadiusTable, TableBuildError, TightnessReport
+from .table import (
+    OUTSIDE,
+    SKIPPED,
+    RadiusTable,
+    TableBuildError,
+    TableVerificationError,
+    TightnessReport,
+)
 from .threat_models import l1_radius, l2_radius, linf_radius, subspace_radius
+from .verification import ProvedRadius, prove_radius, verify_radius
 
 try:
     __version__ = version("hocert")
@@ -48,14 +66,18 @@ __all__ = [
     "ABSTAIN",
     "CONVERGED",
     "FALLBACK",
+    "INCONSISTENT",
     "INVALID",
+    "LOWERED",
     "OUTSIDE",
     "PROJECTED",
     "SKIPPED",
     "STATUS_NAMES",
+    "ProvedRadius",
     "RadiusResult",
     "RadiusTable",
     "TableBuildError",
+    "TableVerificationError",
     "TightnessReport",
     "__version__",
     "cohen_radius",
@@ -64,5 +86,7 @@ __all__ = [
     "l2_radius",
     "linf_radius",
     "max_gradient_norm",
+    "prove_radius",
     "subspace_radius",
+    "verify_radius",
 ]
