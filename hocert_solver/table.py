@@ -49,7 +49,10 @@ is non-decreasing) and ``b_k^2 <= b'^2``, hence
 ``max(a_j, 0)^2 + b_k^2 <= max(a', 0)^2 + b'^2 <= 1``: the corner is feasible. Only rounding
 at the very boundary, or an infeasible query (noisy bounds whose confidence statements
 failed), can reach a SKIPPED cell, and the prefix maximum above then gives a value of a solved
-cell that the query dominates.
+cell that the query dominates. A query outside the feasible disk at ``q`` itself by more than
+``FEASIBILITY_SLACK`` (relative) gets status INCONSISTENT and the zeroth-order radius
+``Phi^{-1}(q)`` instead of a table value, as in ``directional_radius``: its bounds contradict
+``q``, so only ``q`` is trusted.
 
 Queries above the last grid value of ``q``, ``a`` or ``b`` floor to the last one (sound by
 monotonicity). Queries below the first grid value (``1/2 < q < q_0``, or ``m1`` / ``m2``
@@ -65,9 +68,12 @@ import math
 import operator
 import os
 import tempfile
+import time
 import warnings
+import zipfile
+import zlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, overload
@@ -78,14 +84,20 @@ from numba import njit, prange
 from scipy import special
 
 from . import _solve
+from ._integrals import certified_dual
+from ._interval import strip, strip_dual
 from ._normal import norm_isf, phi
 from .directional import (
     ABSTAIN,
     CONVERGED,
     FALLBACK,
+    FEASIBILITY_SLACK,
+    INCONSISTENT,
     INVALID,
     PROJECTED,
     STATUS_NAMES,
+    _directional,
+    cohen_radius,
     directional_radius,
     max_gradient_norm,
 )
@@ -99,6 +111,8 @@ __all__ = [
     "TABLE_FORMAT_VERSION",
     "RadiusTable",
     "TableBuildError",
+    "TableVerification",
+    "TableVerificationError",
     "TightnessReport",
 ]
 
@@ -109,9 +123,12 @@ OUTSIDE = -2
 #: solved.
 SKIPPED = -3
 
-#: Version of the on-disk format written by :meth:`RadiusTable.save`. A file with another
-#: version is refused by :meth:`RadiusTable.load`.
-TABLE_FORMAT_VERSION = 1
+#: Version of the on-disk format written by :meth:`RadiusTable.save` (2: with the witness
+#: multipliers ``lam`` of every cell). :meth:`RadiusTable.load` reads versions 1 and 2 and
+#: refuses others; a version-1 file has no multipliers, so it fails verification (rebuild it,
+#: or load it with ``verify=False``).
+TABLE_FORMAT_VERSION = 2
+_READABLE_VERSIONS = (1, 2)
 _FORMAT_NAME = "hocert.RadiusTable"
 _CHECKPOINT_NAME = "hocert.RadiusTable.checkpoint"
 
@@ -119,10 +136,34 @@ _CHECKPOINT_NAME = "hocert.RadiusTable.checkpoint"
 # that cells on the circle (e.g. a = 0.6, b = 0.8) are solved despite rounding. The solver
 # shrinks any input slightly outside the disk, which can only lower the value (sound).
 _GRID_SLACK = 1e-9
-# Same relative slack as directional_radius when flagging an input as PROJECTED.
-_FEASIBILITY_SLACK = 1e-12
 # q-axis accelerator: buckets of 1/_Q_SUB octave in t = 1 - q.
 _Q_SUB = 32
+# Verification (RadiusTable.verify): a radius r <= Phi^{-1}(q) needs no witness (Cohen's
+# radius is the radius at m1 = -inf, m2 = 0, and R is non-decreasing in m1 and m2). SciPy's
+# ndtri is within 4 ulps of Phi^{-1} (directional._cohen_floor), so the bound checked is
+# ndtri(q) (1 - _COHEN_CHECK_DOWN); the solver's own Cohen radii are rounded down further.
+_COHEN_CHECK_DOWN = 8.0 * np.finfo(np.float64).eps
+# m1 = -inf ("no information", the a = -1 column) enters the witness as m1 = -M(q) rounded
+# away from zero by this (relative): any m1 <= -M(q) states the same problem, and a smaller m1
+# can only lower the dual value (its term is l1 * m1 with l1 >= 0).
+_M_UP = 1e-12
+# A build stores a radius only where the verifier's own check proves it with this much to
+# spare (in p(r), absolute), stepping the radius back where the solver's witness (other
+# quadrature panels, inputs a few ulps apart) holds with less: verification on another
+# machine (another libm) then cannot fail an honest cell by rounding.
+_BUILD_MARGIN = 1e-12
+# Verification outcome per cell (_check_cells).
+_CELL_OK = 0
+_CELL_NOT_PROVED = 1
+_CELL_INF_OFF_EDGE = 2
+_CELL_ABSTAIN = 3
+_CELL_STATUS = 4
+_CELL_REASONS = {
+    _CELL_NOT_PROVED: "radius not proved by its witness",
+    _CELL_INF_OFF_EDGE: "+inf off the boundary of the feasible disk",
+    _CELL_ABSTAIN: "abstain row or status wrong (radius 0 exactly where q = 1/2)",
+    _CELL_STATUS: "not a solver status code",
+}
 
 _LOOKUP_STATUS_NAMES = {**STATUS_NAMES, OUTSIDE: "outside", SKIPPED: "skipped"}
 
@@ -147,7 +188,17 @@ _TOLERANCE = (
 
 
 class TableBuildError(RuntimeError):
-    """A table build could not proceed (checkpoint mismatch, worker version mismatch)."""
+    """A table build could not proceed (checkpoint mismatch or a checkpoint chunk that fails
+    verification, worker version mismatch)."""
+
+
+class TableVerificationError(ValueError):
+    """A table's contents are not proved by its own witnesses (:meth:`RadiusTable.verify`).
+
+    Raised by :meth:`RadiusTable.load` for a file altered or damaged after it was built (or a
+    version-1 file, which holds no witness multipliers), and by the constructor for a
+    ``big_m`` that does not match ``q``.
+    """
 
 
 # --------------------------------------------------------------------------------------------
@@ -183,7 +234,9 @@ def _lookup_kernel(
 ) -> None:
     """Floor-corner lookups; ``qg``, ``m1g``, ``m2g`` end with a +inf sentinel (padding).
 
-    ``qg`` has nq + 1 entries, ``m1g`` is (nq, na + 1), ``m2g`` is (nq, nb + 1); ``big_m`` has
+    Queries outside the feasible disk at ``q`` get status INCONSISTENT (also without
+    ``want_status``; the caller replaces their radius by ``Phi^{-1}(q)``). ``qg`` has nq + 1
+    entries, ``m1g`` is (nq, na + 1), ``m2g`` is (nq, nb + 1); ``big_m`` has
     nq + 1 entries (M(1) = 0 last), ``slope[i] = (M_{i+1} - M_i) / (q_{i+1} - q_i)`` and
     ``zg[i] = Phi^{-1}(q_i)`` (the slope of the tangent is ``-zg[i]``).
     """
@@ -252,24 +305,134 @@ def _lookup_kernel(
             else:
                 cell = i * nab + j * nb + k
                 out[p] = values[cell]
-                if want_status:
-                    st = est[cell]
-                    # Flag inputs outside the feasible disk at q by more than the solver's
-                    # relative slack (docs/math.md, "Inputs, domain"). M is concave in q
-                    # (M'(q) = -Phi^{-1}(q), M'' = -1/M < 0), so on [q_i, q_{i+1}] it lies
-                    # above the chord and below the tangent at q_i: M(q) itself is needed
-                    # only between the two.
-                    pos = x1 if x1 > 0.0 else 0.0
-                    rho = math.sqrt(pos * pos + x2 * x2)
-                    dq = qq - qg[i]
-                    if rho > (big_m[i] + slope[i] * dq) * (1.0 + _FEASIBILITY_SLACK):
-                        # Above the tangent: surely outside; in between: compute M(q).
-                        above = rho > (big_m[i] - zg[i] * dq) * (1.0 + 1e-9)
-                        if above or rho > phi(norm_isf(t)) * (1.0 + _FEASIBILITY_SLACK):
-                            st = PROJECTED
-                    status[p] = st
-                else:
-                    status[p] = CONVERGED
+                st = est[cell] if want_status else CONVERGED
+                # Flag inputs outside the feasible disk at q by more than the solver's
+                # relative slack (docs/math.md, "Inputs, domain"). M is concave in q
+                # (M'(q) = -Phi^{-1}(q), M'' = -1/M < 0), so on [q_i, q_{i+1}] it lies
+                # above the chord and below the tangent at q_i: M(q) itself is needed
+                # only between the two.
+                pos = x1 if x1 > 0.0 else 0.0
+                rho = math.sqrt(pos * pos + x2 * x2)
+                dq = qq - qg[i]
+                if rho > (big_m[i] + slope[i] * dq) * (1.0 + FEASIBILITY_SLACK):
+                    # Above the tangent: surely outside; in between: compute M(q).
+                    above = rho > (big_m[i] - zg[i] * dq) * (1.0 + 1e-9)
+                    if above or rho > phi(norm_isf(t)) * (1.0 + FEASIBILITY_SLACK):
+                        st = INCONSISTENT
+                status[p] = st
+
+
+# --------------------------------------------------------------------------------------------
+# Verification kernels: the stored radius of a cell is re-proved from the stored multipliers
+# (the solver's own witness check, _integrals.certified_dual) or the closed-form strip witness
+# (_interval.strip_dual), or needs no proof (0, at most Cohen's radius, +inf on the boundary).
+# --------------------------------------------------------------------------------------------
+@njit(cache=True)
+def _proof_margin(
+    q: float, m1: float, m2: float, r: float, l0: float, l1: float, l2: float, m_up: float
+) -> float:
+    """A certified lower bound of ``p(r) - 1/2`` (``> 0``: ``r`` is proved), or -inf/NaN.
+
+    From the multipliers ``(l0, l1, l2)`` (skipped if any is NaN) and, if they do not prove
+    ``r``, from the strip witness of ``R(q, m1, 0) <= R(q, m1, m2)``. ``m1 = -inf`` enters as
+    ``-m_up`` with ``m_up >= M(q)`` (the same problem; see ``_M_UP``).
+    """
+    x1 = m1 if m1 > -math.inf else -m_up
+    best = -math.inf
+    if l0 == l0 and l1 == l1 and l2 == l2:
+        # k0, k1 as the solver's witness forms them (_solve._certify); l1 = 0 gives k1 = -r.
+        d = certified_dual(l0 - 1.0 + 0.5 * r * r, l1 - r, l2, r, q, x1, m2) - 0.5
+        if d > best:
+            best = d
+    if not (best > 0.0):
+        w2, w1 = strip(q, x1)
+        d = strip_dual(q, x1, w2, w1, r) - 0.5
+        if d > best:
+            best = d
+    return best
+
+
+@njit(cache=True, parallel=True)
+def _check_cells(
+    q: FloatArray,
+    m1: FloatArray,
+    m2: FloatArray,
+    r: FloatArray,
+    status: Int8Array,
+    lam: FloatArray,
+    edge: npt.NDArray[np.bool_],
+    m_up: FloatArray,
+    z_ok: FloatArray,
+    margin: float,
+    out: Int8Array,
+) -> None:
+    """Verification code per solved cell (``_CELL_*``) into ``out``.
+
+    ``edge``: the cell lies on the boundary of the feasible disk (``+inf`` allowed);
+    ``z_ok``: radii up to this need no witness (Cohen's radius, rounded down);
+    ``margin``: the proof margin required (0 to verify, ``_BUILD_MARGIN`` in a build).
+    """
+    for p in prange(q.shape[0]):
+        rr = r[p]
+        code = _CELL_OK
+        if q[p] <= 0.5:
+            if not (rr == 0.0 and status[p] == ABSTAIN):
+                code = _CELL_ABSTAIN
+        elif status[p] == ABSTAIN:
+            code = _CELL_ABSTAIN
+        elif rr == math.inf:
+            if not edge[p]:
+                code = _CELL_INF_OFF_EDGE
+        elif not (rr >= 0.0):
+            code = _CELL_NOT_PROVED
+        elif rr > z_ok[p]:
+            lp = lam[p]
+            if not (_proof_margin(q[p], m1[p], m2[p], rr, lp[0], lp[1], lp[2], m_up[p]) > margin):
+                code = _CELL_NOT_PROVED
+        out[p] = code
+
+
+@njit(cache=True, parallel=True)
+def _settle_cells(
+    q: FloatArray,
+    m1: FloatArray,
+    m2: FloatArray,
+    r: FloatArray,
+    status: Int8Array,
+    lam: FloatArray,
+    m_up: FloatArray,
+    z_ok: FloatArray,
+) -> None:
+    """Step radii back until ``_check_cells`` proves them with ``_BUILD_MARGIN`` to spare.
+
+    For the few cells whose solver witness holds with less margin under the verifier's check
+    (it evaluates the dual on its own quadrature panels, at the table's ``m1``, ``m2`` rather
+    than the solver's, which differ by ulps). Lowering a certified radius keeps it certified;
+    a cell lowered by more than the solver's accuracy (1e-6 relative) becomes FALLBACK, and
+    one that no step proves gets Cohen's radius (``z_ok``, which needs no witness).
+    """
+    for p in prange(q.shape[0]):
+        rr = r[p]
+        if not (rr > z_ok[p]) or rr == math.inf or q[p] <= 0.5:
+            continue
+        lp = lam[p]
+        if _proof_margin(q[p], m1[p], m2[p], rr, lp[0], lp[1], lp[2], m_up[p]) > _BUILD_MARGIN:
+            continue
+        new = z_ok[p]
+        delta = 1e-12 * (1.0 + rr)
+        for _ in range(50):
+            rw = rr - delta
+            if rw <= z_ok[p]:
+                break
+            if _proof_margin(q[p], m1[p], m2[p], rw, lp[0], lp[1], lp[2], m_up[p]) > _BUILD_MARGIN:
+                new = rw
+                break
+            delta *= 4.0
+        if new == z_ok[p]:
+            lp[:] = math.nan
+        if new < rr - 1e-6 * max(1.0, rr):
+            status[p] = FALLBACK
+        r[p] = new
 
 
 # --------------------------------------------------------------------------------------------
@@ -329,6 +492,77 @@ def _feasible_cells(a: FloatArray, b: FloatArray) -> npt.NDArray[np.bool_]:
     return pa[:, None] ** 2 + b[None, :] ** 2 <= 1.0 + _GRID_SLACK
 
 
+def _edge_cells(a: FloatArray, b: FloatArray) -> npt.NDArray[np.bool_]:
+    """(na, nb) mask of cells on the boundary of the feasible disk, where R = +inf.
+
+    On it up to the solver's relative slack ``FEASIBILITY_SLACK`` (rounding), or outside it
+    (cells within ``_GRID_SLACK`` outside are solved; older versions gave them +inf).
+    """
+    return np.hypot(np.maximum(a, 0.0)[:, None], b[None, :]) >= 1.0 - FEASIBILITY_SLACK
+
+
+def _verify_cells(
+    q: FloatArray,
+    m1: FloatArray,
+    m2: FloatArray,
+    radius: FloatArray,
+    status: Int8Array,
+    lam: FloatArray,
+    edge: npt.NDArray[np.bool_],
+    margin: float = 0.0,
+) -> Int8Array:
+    """``_check_cells`` on flat arrays of solved cells: one ``_CELL_*`` code per cell."""
+    m_up, z_ok = _proof_bounds(q)
+    out = np.empty(q.size, dtype=np.int8)
+    _check_cells(
+        np.ascontiguousarray(q, dtype=np.float64),
+        np.ascontiguousarray(m1, dtype=np.float64),
+        np.ascontiguousarray(m2, dtype=np.float64),
+        np.ascontiguousarray(radius, dtype=np.float64),
+        np.ascontiguousarray(status, dtype=np.int8),
+        np.ascontiguousarray(lam, dtype=np.float64).reshape(q.size, 3),
+        np.ascontiguousarray(edge, dtype=np.bool_),
+        m_up,
+        z_ok,
+        margin,
+        out,
+    )
+    solver_codes = np.array([CONVERGED, ABSTAIN, PROJECTED, FALLBACK, INCONSISTENT], np.int8)
+    out[~np.isin(status, solver_codes)] = _CELL_STATUS
+    return out
+
+
+def _proof_bounds(q: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """``(m_up, z_ok)`` per cell for ``_check_cells`` and ``_settle_cells``.
+
+    ``m_up``: ``M(q)`` rounded up (stands for ``m1 = -inf``); ``z_ok``: the largest radius
+    that needs no witness, ``Phi^{-1}(q)`` rounded down (0 at ``q = 1/2``).
+    """
+    m_up = max_gradient_norm(q) * (1.0 + _M_UP)
+    with np.errstate(invalid="ignore"):
+        z_ok = np.where(q > 0.5, special.ndtri(q) * (1.0 - _COHEN_CHECK_DOWN), 0.0)
+    return np.ascontiguousarray(m_up), np.ascontiguousarray(z_ok)
+
+
+def _describe_failures(
+    codes: Int8Array, where: Callable[[int], str], n_cells: int
+) -> tuple[int, dict[str, int], str]:
+    """(number failed, count per reason, one-line description of the first few)."""
+    bad = np.flatnonzero(codes != _CELL_OK)
+    reasons: dict[str, int] = {}
+    for code, name in _CELL_REASONS.items():
+        n = int(np.count_nonzero(codes == code))
+        if n:
+            reasons[name] = n
+    first = "; ".join(where(int(p)) for p in bad[:3])
+    text = (
+        f"{bad.size} of {n_cells} cells fail verification ("
+        + ", ".join(f"{n} {name}" for name, n in reasons.items())
+        + f"); first: {first}"
+    )
+    return int(bad.size), reasons, text
+
+
 def _floor_index(grid: FloatArray, x: npt.ArrayLike) -> npt.NDArray[np.int64]:
     return np.clip(np.searchsorted(grid, x, side="right") - 1, 0, grid.size - 1).astype(np.int64)
 
@@ -363,14 +597,19 @@ def _effective(
     that cell too. Status: CONVERGED if a full-accuracy cell attains the maximum, else FALLBACK,
     ABSTAIN for the q = 1/2 row (value 0). Cells that dominate no solved cell (only possible
     when b[0] > 0) get 0 with status FALLBACK. Also returns where the value was raised.
+    INCONSISTENT cells (solved cells just outside the disk, beyond the solver's slack; their
+    value is Phi^{-1}(q_i), a lower bound too) count as FALLBACK; PROJECTED cells (+inf, from
+    tables built before INCONSISTENT existed) as full accuracy. Every query that dominates
+    either kind lies outside the disk itself, so lookups report it INCONSISTENT anyway.
     """
 
     def prefix_max(x: FloatArray) -> FloatArray:
         return np.maximum.accumulate(np.maximum.accumulate(x, axis=1), axis=2)
 
     full = (status == CONVERGED) | (status == PROJECTED)
+    fall = (status == FALLBACK) | (status == INCONSISTENT)
     v_full = prefix_max(np.where(full, values, -np.inf))
-    v_fall = prefix_max(np.where(status == FALLBACK, values, -np.inf))
+    v_fall = prefix_max(np.where(fall, values, -np.inf))
     v_abst = prefix_max(np.where(status == ABSTAIN, values, -np.inf))
     eff = np.maximum(np.maximum(v_full, v_fall), v_abst)
     est = np.full(values.shape, FALLBACK, dtype=np.int8)
@@ -400,18 +639,25 @@ def _solver_version() -> str:
 
 def _solve_chunk(
     q: FloatArray, m1: FloatArray, m2: FloatArray, numba_threads: int | None
-) -> tuple[FloatArray, Int8Array, str]:
-    """One build task: the solver on a chunk of cells (runs on a Dask worker)."""
+) -> tuple[FloatArray, Int8Array, FloatArray, str]:
+    """One build task: the solver on a chunk of cells (runs on a Dask worker).
+
+    Returns the radii, statuses, witness multipliers (shape ``(n, 3)``, NaN where none) and
+    the solver version. Each radius is settled (``_settle_cells``) so that the verifier's
+    check proves it from the stored multipliers with ``_BUILD_MARGIN`` to spare.
+    """
     if numba_threads is not None:
         import numba
 
         numba.set_num_threads(numba_threads)
-    res = directional_radius(q, m1, m2)
-    return (
-        np.asarray(res.radius, dtype=np.float64),
-        np.asarray(res.status, dtype=np.int8),
-        _solver_version(),
-    )
+    res, lam_out = _directional(q, m1, m2, "raise")
+    radius = np.array(res.radius, dtype=np.float64).reshape(-1)
+    status = np.array(res.status, dtype=np.int8).reshape(-1)
+    lam = np.array(lam_out, dtype=np.float64).reshape(-1, 3)
+    q, m1, m2 = (np.ascontiguousarray(x, dtype=np.float64) for x in (q, m1, m2))
+    m_up, z_ok = _proof_bounds(q)
+    _settle_cells(q, m1, m2, radius, status, lam, m_up, z_ok)
+    return radius, status, lam, _solver_version()
 
 
 def _atomic_write_npz(path: Path, **arrays: Any) -> None:
@@ -492,7 +738,11 @@ class _Checkpoint:
     def chunk_path(self, c: int) -> Path:
         return self.path / f"chunk_{c:06d}.npz"
 
-    def load(self, c: int, size: int) -> tuple[FloatArray, Int8Array] | None:
+    def load(self, c: int, size: int) -> tuple[FloatArray, Int8Array, FloatArray] | None:
+        """The chunk's (radius, status, lam), or None (with a warning) to recompute it.
+
+        Only reading is checked here; ``build`` verifies the contents before merging them.
+        """
         p = self.chunk_path(c)
         if not p.exists():
             return None
@@ -501,23 +751,25 @@ class _Checkpoint:
                 ok = str(f["fingerprint"]) == self.fingerprint and int(f["chunk"]) == c
                 radius = np.array(f["radius"], dtype=np.float64)
                 status = np.array(f["status"], dtype=np.int8)
-        except (OSError, ValueError, KeyError) as exc:
+                lam = np.array(f["lam"], dtype=np.float64)
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
             warnings.warn(
                 f"checkpoint chunk {p} is unreadable ({exc}); recomputing it", stacklevel=3
             )
             return None
-        if not ok or radius.shape != (size,) or status.shape != (size,):
+        if not ok or radius.shape != (size,) or status.shape != (size,) or lam.shape != (size, 3):
             warnings.warn(
                 f"checkpoint chunk {p} does not match this build; recomputing it", stacklevel=3
             )
             return None
-        return radius, status
+        return radius, status, lam
 
-    def save(self, c: int, radius: FloatArray, status: Int8Array) -> None:
+    def save(self, c: int, radius: FloatArray, status: Int8Array, lam: FloatArray) -> None:
         _atomic_write_npz(
             self.chunk_path(c),
             radius=radius,
             status=status,
+            lam=lam,
             fingerprint=np.array(self.fingerprint),
             chunk=np.array(c),
         )
@@ -591,6 +843,60 @@ class TightnessReport:
 
 
 # --------------------------------------------------------------------------------------------
+# Verification report
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class TableVerification:
+    """Outcome of :meth:`RadiusTable.verify`: which stored radii the table's witnesses prove.
+
+    Attributes
+    ----------
+    n_cells : int
+        Cells of the grid (solved and SKIPPED).
+    n_checked : int
+        Solved cells, each re-checked at its stored radius.
+    n_failed : int
+        Cells that fail (solved cells not proved, SKIPPED cells holding a value).
+    failed : tuple of (i, j, k)
+        The first (at most 10) failing cells.
+    reasons : dict
+        Number of failing cells per reason.
+    problems : tuple of str
+        Failures of the table as a whole: ``big_m`` rows that do not match ``q``, lookup
+        arrays that differ from those derived from ``values`` and ``status``.
+    seconds : float
+        Wall time of the verification.
+    """
+
+    n_cells: int
+    n_checked: int
+    n_failed: int
+    failed: tuple[tuple[int, int, int], ...]
+    reasons: dict[str, int] = field(default_factory=dict)
+    problems: tuple[str, ...] = ()
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        """True when every cell is proved and the table-level checks pass."""
+        return self.n_failed == 0 and not self.problems
+
+    def describe(self) -> str:
+        """One line: what was checked and, if any, what failed."""
+        head = f"{self.n_checked} of {self.n_cells} cells checked in {self.seconds:.2f} s"
+        if self.ok:
+            return f"{head}: all proved"
+        parts = []
+        if self.n_failed:
+            why = ", ".join(f"{n} {name}" for name, n in self.reasons.items())
+            cells = ", ".join(str(c) for c in self.failed[:3])
+            fail = "1 cell fails" if self.n_failed == 1 else f"{self.n_failed} cells fail"
+            parts.append(f"{fail} ({why}; first at (i, j, k) = {cells})")
+        parts.extend(self.problems)
+        return f"{head}: " + "; ".join(parts)
+
+
+# --------------------------------------------------------------------------------------------
 # The table
 # --------------------------------------------------------------------------------------------
 class RadiusTable:
@@ -608,10 +914,16 @@ class RadiusTable:
     values : array_like, shape (len(q), len(a), len(b))
         ``directional_radius`` radii at the cells (units of sigma); NaN at SKIPPED cells.
     status : array_like of int8, same shape
-        Solver status per cell (CONVERGED, ABSTAIN, PROJECTED, FALLBACK) or SKIPPED for cells
-        outside the feasible disk.
+        Solver status per cell (CONVERGED, ABSTAIN, FALLBACK, INCONSISTENT; PROJECTED in
+        tables built by older versions) or SKIPPED for cells outside the feasible disk.
     big_m : array_like, optional
-        ``M(q_i)`` as used for the build (defaults to ``max_gradient_norm(q)``).
+        ``M(q_i)`` as used for the build (defaults to ``max_gradient_norm(q)``); one that
+        differs from it by more than 1e-12 relative raises :class:`TableVerificationError`.
+    lam : array_like, shape (len(q), len(a), len(b), 3), optional
+        The multipliers ``(l0, l1, l2)`` of the dual witness of each cell's radius (NaN where
+        the radius needs none, or has the closed-form strip witness), as :meth:`build` stores
+        them; :meth:`verify` re-checks the radii with them. Without them only the radii that
+        need no first-order witness can be verified.
     metadata : dict, optional
         Free-form metadata (JSON-serialisable), kept by :meth:`save`.
     """
@@ -625,6 +937,7 @@ class RadiusTable:
         status: npt.ArrayLike,
         *,
         big_m: npt.ArrayLike | None = None,
+        lam: npt.ArrayLike | None = None,
         metadata: dict[str, Any] | None = None,
     ) -> None:
         qg, ag, bg = _validate_grid(q, a, b)
@@ -639,7 +952,9 @@ class RadiusTable:
         if not np.issubdtype(st.dtype, np.integer):
             raise TypeError(f"status must be an integer array, got dtype {st.dtype}")
         st = st.astype(np.int8)
-        allowed = np.array([CONVERGED, ABSTAIN, PROJECTED, FALLBACK, SKIPPED], dtype=np.int8)
+        allowed = np.array(
+            [CONVERGED, ABSTAIN, PROJECTED, FALLBACK, INCONSISTENT, SKIPPED], dtype=np.int8
+        )
         if not np.isin(st, allowed).all():
             raise ValueError(f"status holds codes outside {allowed.tolist()}")
         feasible = np.broadcast_to(_feasible_cells(ag, bg), shape)
@@ -657,8 +972,20 @@ class RadiusTable:
         else:
             mg = np.array(_as_float_array(big_m, "big_m"), dtype=np.float64)
             if mg.shape != qg.shape or not np.allclose(mg, m_expected, rtol=1e-12, atol=0.0):
-                raise ValueError("big_m must equal max_gradient_norm(q) (to 1e-12 relative)")
+                raise TableVerificationError(
+                    "big_m must equal max_gradient_norm(q) (to 1e-12 relative)"
+                )
         vals[~feasible] = np.nan
+        lam_arr: FloatArray | None = None
+        if lam is not None:
+            lam_arr = np.array(_as_float_array(lam, "lam"), dtype=np.float64)
+            if lam_arr.shape != (*shape, 3):
+                raise ValueError(
+                    f"lam must have the shape {(*shape, 3)} (grid shape, 3), got {lam_arr.shape}"
+                )
+            lam_arr[~feasible] = np.nan
+            lam_arr.flags.writeable = False
+        self._lam = lam_arr
 
         self._q, self._a, self._b = qg, ag, bg
         self._values, self._status, self._big_m = vals, st, np.ascontiguousarray(mg)
@@ -722,6 +1049,16 @@ class RadiusTable:
     def status(self) -> Int8Array:
         """Solver status per cell (read-only); SKIPPED (-3) outside the feasible disk."""
         return self._status
+
+    @property
+    def lam(self) -> FloatArray | None:
+        """Witness multipliers ``(l0, l1, l2)`` per cell, shape ``(nq, na, nb, 3)``, or None.
+
+        NaN where the radius needs no first-order witness (0, Cohen's radius, ``+inf``, the
+        strip radius of ``m2 = 0``) and at SKIPPED cells; None for tables without them
+        (format version 1). Read-only.
+        """
+        return self._lam
 
     @property
     def lookup_values(self) -> FloatArray:
@@ -860,13 +1197,17 @@ class RadiusTable:
         -------
         radius : ndarray of float64
             Radius in units of sigma, never above ``R(q, m1, m2)`` (module docstring);
-            ``+inf`` where the grid corner's radius is unbounded. Scalars in, scalar out.
+            ``+inf`` where the grid corner's radius is unbounded. For queries outside the
+            feasible disk (INCONSISTENT below) ``cohen_radius(q)`` instead, with or without
+            ``return_status``. Scalars in, scalar out.
         status : ndarray of int8, only with ``return_status=True``
             CONVERGED (0): value of a full-accuracy cell; FALLBACK (3): the value comes from a
             solver FALLBACK cell (still certified, less tight); ABSTAIN (1): ``q <= 1/2`` or
-            the ``q = 1/2`` grid row (radius 0); PROJECTED (2): ``(m1, m2)`` lies outside the
-            feasible disk at ``q`` (noisy bounds; the value is that of the best solved cell it
-            dominates); INVALID (-1); OUTSIDE (-2).
+            the ``q = 1/2`` grid row (radius 0); INCONSISTENT (4): ``(m1, m2)`` lies outside
+            the feasible disk ``max(m1, 0)^2 + m2^2 <= M(q)^2`` at ``q`` by more than
+            ``FEASIBILITY_SLACK`` (relative): the bounds contradict ``q`` (wrong units or a
+            failed confidence bound), and the radius is the zeroth-order ``cohen_radius(q)``
+            (as in ``directional_radius``); INVALID (-1); OUTSIDE (-2).
         """
         for name, val in (("on_invalid", on_invalid), ("on_outside", on_outside)):
             if val not in ("raise", "nan"):
@@ -913,6 +1254,10 @@ class RadiusTable:
                 self._raise_invalid(fq, f1, f2, status, shape, n_invalid)
             if n_outside and on_outside == "raise":
                 self._raise_outside(fq, f1, f2, status, shape, n_outside)
+        if status.max(initial=CONVERGED) >= INCONSISTENT:
+            # The bounds contradict q: only q is trusted.
+            bad = np.flatnonzero(status == INCONSISTENT)
+            out[bad] = cohen_radius(fq[bad])
         radius = out.reshape(shape)[()]
         if return_status:
             return radius, status.reshape(shape)[()]
@@ -999,60 +1344,204 @@ class RadiusTable:
             direct_status=np.asarray(res.status),
         )
 
+    # ---------------------------------------------------------------- verification
+    def verify(self) -> TableVerification:
+        """Re-prove every stored radius from the table's own grid and multipliers.
+
+        Each solved cell ``(i, j, k)`` is checked at its stored radius ``r`` with the inputs
+        the lookups use: ``q_i`` from the table, ``m1 = A[i, j] = a_j M_i`` (``-inf`` for
+        ``a_j = -1``) and ``m2 = B[i, k] = b_k M_i``. ``r`` passes if
+
+        * ``q_i = 1/2``: ``r = 0`` with status ABSTAIN (and ABSTAIN nowhere else);
+        * ``r = +inf``: the cell lies on the boundary of the feasible disk,
+          ``hypot(max(a_j, 0), b_k) >= 1 - FEASIBILITY_SLACK`` (or outside it);
+        * ``0 <= r <= Phi^{-1}(q_i)`` (rounded down by 8 ulps): Cohen's radius, which is the
+          radius at ``m1 = -inf, m2 = 0``, needs no witness (R is non-decreasing);
+        * otherwise the dual witness with the stored multipliers ``lam[i, j, k]`` gives
+          ``D(lam; r) > 1/2`` after its error bound (``_integrals.certified_dual``, the check
+          the solver uses), or the closed-form witness of the strip radius ``R(q_i, m1, 0)``
+          does (``_interval.strip_dual``). By weak duality either proves ``r <= R``.
+
+        Table-level checks: ``big_m`` equals ``max_gradient_norm(q)`` (1e-12 relative; the
+        constructor refuses more), the lookup grids ``A``, ``B`` are ``a_j M_i``, ``b_k M_i``,
+        and the arrays the lookups read (:attr:`lookup_values` and its status) equal the
+        prefix maxima recomputed from :attr:`values` and :attr:`status`. So every lookup
+        reads a value that is proved at a corner the query dominates (module docstring).
+
+        What is not re-proved: that CONVERGED radii are within the solver accuracy of ``R``
+        (statuses other than ABSTAIN are not checked; a lowered value is still sound), and
+        the quadrature error of the witness, which is estimated as in the solver
+        (docs/math.md). A table without multipliers (format version 1) fails every cell whose
+        radius needs a first-order witness.
+
+        Cost: one witness evaluation per cell (about 7 us), in parallel (Numba): about 0.3 s
+        for the 42,600 solved cells of :meth:`default_grid` (2-core machine;
+        docs/benchmarks.md), a twentieth of the time to build it.
+
+        Returns
+        -------
+        TableVerification
+            Counts of checked and failed cells, the first failing cells, the reasons, and
+            ``ok``; :meth:`load` raises :class:`TableVerificationError` unless ``ok``.
+        """
+        t0 = time.perf_counter()
+        shape = self.shape
+        solved = self._status != SKIPPED
+        cells = np.flatnonzero(solved)
+        i, rem = np.divmod(cells, shape[1] * shape[2])
+        j, k = np.divmod(rem, shape[2])
+        lam = (
+            self._lam.reshape(-1, 3)[cells]
+            if self._lam is not None
+            else np.full((cells.size, 3), np.nan)
+        )
+        edge = _edge_cells(self._a, self._b)
+        codes = _verify_cells(
+            self._q[i],
+            self._m1g[i, j],
+            self._m2g[i, k],
+            self._values.reshape(-1)[cells],
+            self._status.reshape(-1)[cells],
+            lam,
+            edge[j, k],
+        )
+        bad = cells[codes != _CELL_OK]
+        reasons: dict[str, int] = {}
+        for code, name in _CELL_REASONS.items():
+            n = int(np.count_nonzero(codes == code))
+            if n:
+                if code == _CELL_NOT_PROVED and self._lam is None:
+                    name += " (the table holds no multipliers: format version 1)"
+                reasons[name] = n
+        # SKIPPED cells hold no value and no multipliers.
+        skipped_bad = np.flatnonzero(~solved & ~np.isnan(self._values))
+        if self._lam is not None:
+            skipped_bad = np.union1d(
+                skipped_bad, np.flatnonzero(~solved & ~np.isnan(self._lam).all(axis=-1))
+            )
+        if skipped_bad.size:
+            reasons["SKIPPED cell holding a value"] = int(skipped_bad.size)
+            bad = np.union1d(bad, skipped_bad)
+        failed = tuple(
+            (int(a), int(b), int(c)) for a, b, c in zip(*np.unravel_index(bad[:10], shape))
+        )
+        return TableVerification(
+            n_cells=int(self._values.size),
+            n_checked=int(cells.size),
+            n_failed=int(bad.size),
+            failed=failed,
+            reasons=reasons,
+            problems=self._derived_problems(),
+            seconds=time.perf_counter() - t0,
+        )
+
+    def _derived_problems(self) -> tuple[str, ...]:
+        """Table-level checks of :meth:`verify`: ``big_m`` and the arrays lookups read."""
+        problems = []
+        m_expected = max_gradient_norm(self._q)
+        off = ~(np.abs(self._big_m - m_expected) <= 1e-12 * m_expected)
+        if off.any():
+            problems.append(
+                f"big_m differs from max_gradient_norm(q) by more than 1e-12 relative at "
+                f"{int(off.sum())} q rows (first: i = {int(np.flatnonzero(off)[0])})"
+            )
+        m1g, m2g = _m_grids(self._a, self._b, self._big_m)
+        eff, est, _ = _effective(self._values, self._status)
+        q_next = np.append(self._q[1:], 1.0)
+        derived = {
+            "q grid": (self._k_q[:-1], self._q),
+            "M grid": (self._k_m[:-1], self._big_m),
+            "chord slopes of M": (
+                self._k_slope,
+                (self._k_m[1:] - self._big_m) / (q_next - self._q),
+            ),
+            "Phi^-1(q) grid": (self._k_z, special.ndtri(self._q)),
+            "m1 grid": (self._k_m1g[:, :-1], m1g),
+            "m2 grid": (self._k_m2g[:, :-1], m2g),
+            "lookup values": (self._eff_flat, eff.ravel()),
+            "lookup status": (self._est_flat, est.ravel()),
+        }
+        for name, (used, expected) in derived.items():
+            if not np.array_equal(used, expected):
+                problems.append(f"the {name} read by lookups differs from the one derived")
+        return tuple(problems)
+
     # ---------------------------------------------------------------- save / load
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the table to an ``.npz`` file (atomically; the exact path is used).
 
-        The file holds the grid (``q``, ``a``, ``b``, ``big_m``), ``values``, ``status`` and a
-        JSON ``metadata`` string with the format version, solver version, solver tolerance,
-        grid convention and creation time.
+        The file holds the grid (``q``, ``a``, ``b``, ``big_m``), ``values``, ``status``, the
+        witness multipliers ``lam`` (format version 2; a table without them is written as
+        version 1) and a JSON ``metadata`` string with the format version, solver version,
+        solver tolerance, grid convention and creation time.
         """
         meta = dict(self.metadata)
         meta.update(
             format=_FORMAT_NAME,
-            format_version=TABLE_FORMAT_VERSION,
+            format_version=TABLE_FORMAT_VERSION if self._lam is not None else 1,
             coordinates=_COORDINATES,
             status_counts=self.status_counts(),
         )
         meta.setdefault("solver_version", _solver_version())
         meta.setdefault("solver_tolerance", _TOLERANCE)
         meta.setdefault("created", _utc_now())
-        p = Path(path)
-        _atomic_write_npz(
-            p,
-            q=self._q,
-            a=self._a,
-            b=self._b,
-            big_m=self._big_m,
-            values=self._values,
-            status=self._status,
-            metadata=np.array(json.dumps(meta, sort_keys=True)),
-        )
+        arrays: dict[str, Any] = {
+            "q": self._q,
+            "a": self._a,
+            "b": self._b,
+            "big_m": self._big_m,
+            "values": self._values,
+            "status": self._status,
+            "metadata": np.array(json.dumps(meta, sort_keys=True)),
+        }
+        if self._lam is not None:
+            arrays["lam"] = self._lam
+        _atomic_write_npz(Path(path), **arrays)
 
     @classmethod
     def load(
-        cls, path: str | os.PathLike[str], *, strict_solver_version: bool = False
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        verify: bool = True,
+        strict_solver_version: bool = False,
     ) -> RadiusTable:
         """Read a table written by :meth:`save`, validating its format and contents.
+
+        A table is something people share and download, so by default every stored radius is
+        re-proved from the file's own grid and witness multipliers (:meth:`verify`) and a
+        table with any failing cell is refused. That costs one witness evaluation per cell:
+        about 0.3 s for the default table (42,600 solved cells, 2 cores; docs/benchmarks.md).
 
         Parameters
         ----------
         path : path-like
             The ``.npz`` file.
+        verify : bool
+            Verify the table (default). ``verify=False`` skips it, for huge tables whose
+            provenance you trust (e.g. built and verified on this machine before); the
+            structural checks (format, shapes, SKIPPED cells, ``big_m``) still apply.
         strict_solver_version : bool
             Refuse a table built by another solver version than the installed one. (Its values
-            stay certified lower bounds either way: they were certified when computed.)
+            stay certified lower bounds either way: verification re-proves them.)
 
         Raises
         ------
+        TableVerificationError
+            (A ``ValueError``.) The contents are inconsistent or a radius is not proved by its
+            witness: the file was altered or damaged after it was built. Also a format
+            version 1 file (no multipliers) with ``verify=True``: rebuild it, or pass
+            ``verify=False``.
         ValueError
-            Not a RadiusTable file, another format version, or inconsistent contents.
+            Not a RadiusTable file (or unreadable: truncated, corrupted), another format
+            version.
         """
         p = Path(path)
         required = {"q", "a", "b", "big_m", "values", "status", "metadata"}
+        errors = (OSError, EOFError, ValueError, zipfile.BadZipFile, zlib.error)
         try:
             f = np.load(p, allow_pickle=False)
-        except (OSError, EOFError, ValueError) as exc:
+        except errors as exc:
             raise ValueError(f"cannot read RadiusTable file {p}: {exc}") from exc
         if not isinstance(f, np.lib.npyio.NpzFile):
             raise ValueError(f"{p} is not a hocert RadiusTable file (not an .npz archive)")
@@ -1063,8 +1552,8 @@ class RadiusTable:
                     f"{p} is not a hocert RadiusTable file (missing {sorted(missing)})"
                 )
             try:
-                data = {k: np.array(f[k]) for k in required}
-            except (OSError, EOFError, ValueError) as exc:
+                data = {k: np.array(f[k]) for k in required | ({"lam"} & set(f.files))}
+            except errors as exc:
                 raise ValueError(f"cannot read RadiusTable file {p}: {exc}") from exc
         try:
             meta = json.loads(str(data["metadata"]))
@@ -1073,10 +1562,11 @@ class RadiusTable:
         if not isinstance(meta, dict) or meta.get("format") != _FORMAT_NAME:
             raise ValueError(f"{p} is not a hocert RadiusTable file")
         version = meta.get("format_version")
-        if version != TABLE_FORMAT_VERSION:
+        if version not in _READABLE_VERSIONS:
             raise ValueError(
-                f"{p} has RadiusTable format version {version!r}; this hocert reads version "
-                f"{TABLE_FORMAT_VERSION}. Rebuild the table with RadiusTable.build."
+                f"{p} has RadiusTable format version {version!r}; this hocert reads versions "
+                f"{', '.join(map(str, _READABLE_VERSIONS))}. Rebuild the table with "
+                "RadiusTable.build."
             )
         installed = _solver_version()
         if strict_solver_version and meta.get("solver_version") != installed:
@@ -1084,15 +1574,37 @@ class RadiusTable:
                 f"{p} was built by solver version {meta.get('solver_version')!r}, the installed "
                 f"version is {installed!r} (strict_solver_version=True)"
             )
-        return cls(
-            data["q"],
-            data["a"],
-            data["b"],
-            data["values"],
-            data["status"],
-            big_m=data["big_m"],
-            metadata=meta,
-        )
+        try:
+            table = cls(
+                data["q"],
+                data["a"],
+                data["b"],
+                data["values"],
+                data["status"],
+                big_m=data["big_m"],
+                lam=data.get("lam"),
+                metadata=meta,
+            )
+        except (ValueError, TypeError) as exc:
+            raise TableVerificationError(f"{p}: inconsistent RadiusTable contents: {exc}") from exc
+        if verify:
+            report = table.verify()
+            if not report.ok:
+                if table.lam is None:
+                    older = ", written by an older hocert" if version == 1 else ""
+                    raise TableVerificationError(
+                        f"{p} holds no witness multipliers (format version {version}{older}), "
+                        f"so its radii cannot be verified ({report.describe()}). Rebuild it "
+                        "(RadiusTable.build, 'hocert table build'), or load it unverified with "
+                        "verify=False (--no-verify)."
+                    )
+                raise TableVerificationError(
+                    f"{p} fails verification: {report.describe()}. The file was altered or "
+                    "damaged after it was built: do not use it. Rebuild it (RadiusTable.build, "
+                    "'hocert table build'), or load it unverified with verify=False "
+                    "(--no-verify)."
+                )
+        return table
 
     # ---------------------------------------------------------------- build
     @classmethod
@@ -1127,7 +1639,11 @@ class RadiusTable:
             Directory for resumable builds: each finished chunk is saved as
             ``chunk_NNNNNN.npz`` next to a ``manifest.json`` describing the build, and a
             rebuild with the same grid, chunk size and solver version skips the chunks already
-            there. A directory made for another build is refused (``TableBuildError``).
+            there. A directory made for another build is refused (``TableBuildError``). A
+            chunk read back is verified like a loaded table (:meth:`verify`) before it is
+            merged; one that fails (altered or damaged after it was written) is refused with
+            ``TableBuildError`` naming the file, not recomputed silently. An unreadable chunk
+            (e.g. a truncated file) is recomputed with a warning.
         n_workers : int, optional
             Worker processes of the local cluster (``scheduler=None`` only).
         numba_threads : int, optional
@@ -1145,8 +1661,9 @@ class RadiusTable:
         Raises
         ------
         TableBuildError
-            The checkpoint belongs to another grid, chunk size or solver version, or a Dask
-            worker runs another solver version than this process.
+            The checkpoint belongs to another grid, chunk size or solver version, a checkpoint
+            chunk fails verification, or a Dask worker runs another solver version than this
+            process (or returns radii that fail verification).
 
         Notes
         -----
@@ -1155,6 +1672,14 @@ class RadiusTable:
         ``on_chunk``, a killed process) loses only the chunks in flight when a checkpoint is
         given. Cells are ordered by ``(q, a, b)`` and chunked in that order; cells outside the
         feasible disk are not sent to the workers.
+
+        Each task stores, with every radius, the multipliers of the witness that proves it,
+        and settles the radius against the verifier's own check (:meth:`verify`): radii whose
+        witness holds with less than ``1e-12`` to spare under that check are stepped back
+        until it holds (in the default table the 4,028 strip radii of the ``b = 0`` column,
+        by about 1e-12 relative, and 3 others, by at most 3e-8: far inside the solver's 1e-6
+        accuracy). So a table verifies on any machine, and each chunk is verified before it
+        is merged.
 
         Examples
         --------
@@ -1201,8 +1726,44 @@ class RadiusTable:
             }
             ckpt = _Checkpoint(Path(checkpoint), manifest, fingerprint, n_chunks)
 
+        edge = _edge_cells(ag, bg)
+
+        def indices(c: int) -> tuple[npt.NDArray[np.int64], ...]:
+            idx = cells[c * chunk_size : (c + 1) * chunk_size]
+            i, rem = np.divmod(idx, shape[1] * shape[2])
+            j, k = np.divmod(rem, shape[2])
+            return i, j, k
+
+        def inputs(c: int) -> tuple[FloatArray, FloatArray, FloatArray]:
+            i, j, k = indices(c)
+            return qg[i], m1g[i, j], m2g[i, k]
+
+        def check(c: int, r: FloatArray, s: Int8Array, lam: FloatArray, source: str) -> None:
+            # Every chunk is verified before it is merged (RadiusTable.verify's check).
+            i, j, k = indices(c)
+            codes = _verify_cells(qg[i], m1g[i, j], m2g[i, k], r, s, lam, edge[j, k])
+            if not (codes != _CELL_OK).any():
+                return
+
+            def where(p: int) -> str:
+                return f"cell {(int(i[p]), int(j[p]), int(k[p]))} (q={qg[i[p]]!r}, radius {r[p]!r})"
+
+            text = _describe_failures(codes, where, r.size)[2]
+            if source == "checkpoint":
+                assert ckpt is not None
+                raise TableBuildError(
+                    f"checkpoint chunk {ckpt.chunk_path(c)}: {text}. The file was altered or "
+                    "damaged after it was written; delete it (it is then recomputed) or the "
+                    "whole checkpoint directory."
+                )
+            raise TableBuildError(
+                f"chunk {c} as computed: {text}. The solver that computed it does not "
+                "produce what this process verifies: install the same hocert on the cluster."
+            )
+
         radius = np.full(cells.size, np.nan)
         cstatus = np.full(cells.size, INVALID, dtype=np.int8)
+        clam = np.full((cells.size, 3), np.nan)
         todo: list[int] = []
         for c in range(n_chunks):
             sl = slice(c * chunk_size, min((c + 1) * chunk_size, cells.size))
@@ -1210,29 +1771,27 @@ class RadiusTable:
             if got is None:
                 todo.append(c)
             else:
-                radius[sl], cstatus[sl] = got
+                check(c, *got, "checkpoint")
+                radius[sl], cstatus[sl], clam[sl] = got
         n_resumed = n_chunks - len(todo)
-
-        def inputs(c: int) -> tuple[FloatArray, FloatArray, FloatArray]:
-            idx = cells[c * chunk_size : (c + 1) * chunk_size]
-            i, rem = np.divmod(idx, shape[1] * shape[2])
-            j, k = np.divmod(rem, shape[2])
-            return qg[i], m1g[i, j], m2g[i, k]
 
         done = n_resumed
         computed: list[int] = []
 
-        def finish(c: int, r: FloatArray, s: Int8Array, worker_version: str) -> None:
+        def finish(
+            c: int, r: FloatArray, s: Int8Array, lam: FloatArray, worker_version: str
+        ) -> None:
             nonlocal done
             if worker_version != version:
                 raise TableBuildError(
                     f"a worker runs hocert solver version {worker_version!r}, this process "
                     f"{version!r}: install the same version on the cluster"
                 )
+            check(c, r, s, lam, "worker")
             sl = slice(c * chunk_size, c * chunk_size + r.size)
-            radius[sl], cstatus[sl] = r, s
+            radius[sl], cstatus[sl], clam[sl] = r, s, lam
             if ckpt is not None:
-                ckpt.save(c, r, s)
+                ckpt.save(c, r, s, lam)
             computed.append(c)
             done += 1
             if on_chunk is not None:
@@ -1244,8 +1803,10 @@ class RadiusTable:
             raise TableBuildError("some chunks were not computed")
         values = np.full(shape, np.nan)
         status = np.full(shape, SKIPPED, dtype=np.int8)
+        lam_all = np.full((*shape, 3), np.nan)
         values.reshape(-1)[cells] = radius
         status.reshape(-1)[cells] = cstatus
+        lam_all.reshape(-1, 3)[cells] = clam
         meta: dict[str, Any] = {
             "format": _FORMAT_NAME,
             "format_version": TABLE_FORMAT_VERSION,
@@ -1263,7 +1824,7 @@ class RadiusTable:
                 "grid_sha256": grid_sha,
             },
         }
-        table = cls(qg, ag, bg, values, status, big_m=big_m, metadata=meta)
+        table = cls(qg, ag, bg, values, status, big_m=big_m, lam=lam_all, metadata=meta)
         table.metadata["status_counts"] = table.status_counts()
         return table
 
@@ -1271,7 +1832,7 @@ class RadiusTable:
     def _run_chunks(
         todo: list[int],
         inputs: Callable[[int], tuple[FloatArray, FloatArray, FloatArray]],
-        finish: Callable[[int, FloatArray, Int8Array, str], None],
+        finish: Callable[[int, FloatArray, Int8Array, FloatArray, str], None],
         scheduler: Scheduler,
         n_workers: int | None,
         numba_threads: int | None,
@@ -1320,8 +1881,8 @@ class RadiusTable:
             ]
             index = {f.key: c for f, c in zip(futures, todo)}
             for fut, res in as_completed(futures, loop=client.loop, with_results=True):
-                r, s, v = res
-                finish(index[fut.key], r, s, v)
+                r, s, lam, v = res
+                finish(index[fut.key], r, s, lam, v)
         finally:
             if futures:
                 client.cancel(futures)

@@ -16,8 +16,10 @@ from hocert_solver import (
     ABSTAIN,
     CONVERGED,
     FALLBACK,
+    INCONSISTENT,
     INVALID,
     PROJECTED,
+    cohen_radius,
     directional_radius,
     max_gradient_norm,
 )
@@ -27,6 +29,8 @@ from hocert_solver.table import (
     TABLE_FORMAT_VERSION,
     RadiusTable,
     TableBuildError,
+    TableVerification,
+    TableVerificationError,
     TightnessReport,
 )
 from tests.solver.worked_values import WORKED
@@ -137,12 +141,16 @@ def test_lookup_reads_the_floor_corner_exactly(table):
     x1 = np.where(rng.random(qq.size) < 0.5, x1, np.nextafter(x1, -np.inf))
     x2 = np.where(rng.random(qq.size) < 0.5, x2, np.nextafter(x2, np.inf))
     q, m1, m2 = np.concatenate([q, qq]), np.concatenate([m1, x1]), np.concatenate([m2, x2])
-    r = table.lookup(q, m1, m2, on_outside="nan")
+    r, s = table.lookup(q, m1, m2, on_outside="nan", return_status=True)
     ii, jj, kk, c1, c2 = reference_corner(table, q, m1, m2)
     assert np.all(table.q[ii] <= q)
     assert np.all(c1 <= m1)
     assert np.all(c2 <= m2)
-    np.testing.assert_array_equal(r, table.lookup_values[ii, jj, kk])
+    # Grid points outside the disk at q get Cohen's radius instead of the corner's value.
+    bad = s == INCONSISTENT
+    assert 0 < bad.sum() < 600
+    np.testing.assert_array_equal(r[~bad], table.lookup_values[ii, jj, kk][~bad])
+    np.testing.assert_array_equal(r[bad], cohen_radius(q[bad]))
 
 
 @settings(
@@ -165,9 +173,14 @@ def test_floor_corner_invariant_property(table, z, a, b):
     assert c1[0] <= a * big_m
     assert c2[0] <= b * big_m
     assert table.q[ii[0]] <= q
-    assert r == table.lookup_values[ii[0], jj[0], kk[0]]
-    infeasible = max(a, 0.0) ** 2 + b * b > 1.0 + 1e-9
-    assert (s == PROJECTED) == infeasible or abs(max(a, 0.0) ** 2 + b * b - 1.0) < 1e-8
+    rho = float(np.hypot(max(a, 0.0), b))
+    if abs(rho - 1.0) > 1e-10:  # clear of the boundary, where the slack decides
+        assert (s == INCONSISTENT) == (rho > 1.0)
+    if s == INCONSISTENT:
+        assert r == cohen_radius(q)
+        assert rho > 1.0 + 1e-13
+    else:
+        assert r == table.lookup_values[ii[0], jj[0], kk[0]]
 
 
 def test_m1_below_minus_m_is_the_a_equals_minus_one_column(table):
@@ -196,12 +209,18 @@ def test_exact_at_grid_points(table):
     m2 = table.b[k] * big_m
     r = table.lookup(table.q[i], m1, m2)
     np.testing.assert_array_equal(r, table.lookup_values[i, j, k])
-    # The stored values are the solver's; lookups return them, or the larger value of a
-    # dominated cell where the solver is not monotone. For CONVERGED cells that is round-off
-    # (the solver's witness step-back); FALLBACK cells can gain more.
+    # The stored values are the solver's, settled against the verifier's check (a few are
+    # stepped back, by far less than the solver's accuracy: RadiusTable.build); lookups
+    # return them, or the larger value of a dominated cell where the solver is not monotone.
+    # For CONVERGED cells that is round-off (the solver's witness step-back); FALLBACK cells
+    # can gain more.
     res = directional_radius(table.q[i], m1, m2)
-    np.testing.assert_array_equal(res.radius, table.values[i, j, k])
-    assert np.all(r >= res.radius)
+    v = table.values[i, j, k]
+    np.testing.assert_array_equal(np.isinf(v), np.isinf(res.radius))
+    fin = np.isfinite(v)
+    assert np.all(v[fin] <= res.radius[fin])
+    assert np.all(res.radius[fin] - v[fin] <= 1e-7 * np.maximum(1.0, v[fin]))
+    assert np.all(r >= v)
     fin = (res.status == CONVERGED) & np.isfinite(r)
     gain = r[fin] - res.radius[fin]
     assert np.all(gain <= 1e-9 * np.maximum(1.0, r[fin]))
@@ -223,14 +242,19 @@ def test_monotone_in_m1_and_m2_at_fixed_q(table):
     rng = np.random.default_rng(3)
     for q in special.ndtr(rng.uniform(0.1, 4.3, 12)):
         big_m = max_gradient_norm(q)
+        # Inside the feasible disk (outside it the bounds contradict q: Cohen's radius).
         a = np.linspace(-1.0, 1.0, 301)
         for b in (0.0, 0.2, 0.55):
-            r = table.lookup(q, a * big_m, b * big_m)
-            assert np.all(np.diff(r) >= 0.0)
+            r, s = table.lookup(q, a * big_m, b * big_m, return_status=True)
+            inside = np.hypot(np.maximum(a, 0.0), b) <= 1.0
+            assert not np.any(s[inside] == INCONSISTENT)
+            assert np.all(np.diff(r[inside]) >= 0.0)
         b = np.linspace(0.0, 1.0, 301)
         for a0 in (-1.0, -0.3, 0.0, 0.4):
-            r = table.lookup(q, a0 * big_m, b * big_m)
-            assert np.all(np.diff(r) >= 0.0)
+            r, s = table.lookup(q, a0 * big_m, b * big_m, return_status=True)
+            inside = np.hypot(max(a0, 0.0), b) <= 1.0
+            assert not np.any(s[inside] == INCONSISTENT)
+            assert np.all(np.diff(r[inside]) >= 0.0)
 
 
 def test_lookup_values_are_prefix_maxima(table):
@@ -258,11 +282,15 @@ def test_scalars_in_scalar_out_and_broadcasting(table):
 
 def test_q_above_the_last_grid_row_uses_it(table):
     big_m_last = table.big_m[-1]
-    r_last = table.lookup(table.q[-1], -0.2 * big_m_last, 0.1 * big_m_last)
+    r_last = table.lookup(table.q[-1], -0.2 * big_m_last, 0.0)
     for q in (1.0 - 1e-9, 1.0):
-        r, s = table.lookup(q, -0.2 * big_m_last, 0.1 * big_m_last, return_status=True)
+        r, s = table.lookup(q, -0.2 * big_m_last, 0.0, return_status=True)
         assert r == r_last
-    assert s == PROJECTED  # at q = 1 every nonzero m2 is infeasible (M(1) = 0)
+        assert s != INCONSISTENT
+    # m2 = 0.1 M(q_last) exceeds M(1 - 1e-9) and M(1) = 0: the bounds contradict q.
+    r, s = table.lookup([1.0 - 1e-9, 1.0], -0.2 * big_m_last, 0.1 * big_m_last, return_status=True)
+    np.testing.assert_array_equal(s, INCONSISTENT)
+    np.testing.assert_array_equal(r, cohen_radius([1.0 - 1e-9, 1.0]))  # +inf at q = 1
 
 
 @pytest.fixture(scope="module")
@@ -329,17 +357,89 @@ def test_argument_errors(table):
         table.lookup(np.full(3, 0.9), np.zeros(2), 0.0)
 
 
-def test_infeasible_queries_are_flagged_and_stay_finite(table):
+def test_infeasible_queries_are_inconsistent_with_cohens_radius(table):
     q = np.array([0.6, 0.9, 0.999])
     big_m = max_gradient_norm(q)
     r, s = table.lookup(q, 0.9 * big_m, 0.9 * big_m, return_status=True)
-    assert np.all(s == PROJECTED)
-    assert np.all(np.isfinite(r))
-    assert np.all(r > 0.0)
-    # The solver treats them as on the boundary (radius +inf): the lookup stays below.
-    assert np.all(r <= directional_radius(q, 0.9 * big_m, 0.9 * big_m).radius)
+    np.testing.assert_array_equal(s, INCONSISTENT)
+    np.testing.assert_array_equal(r, cohen_radius(q))
+    # Without return_status too, and the same as the direct solve.
+    np.testing.assert_array_equal(table.lookup(q, 0.9 * big_m, 0.9 * big_m), cohen_radius(q))
+    direct = directional_radius(q, 0.9 * big_m, 0.9 * big_m)
+    np.testing.assert_array_equal(direct.status, INCONSISTENT)
+    np.testing.assert_array_equal(r, direct.radius)
     _, s_ok = table.lookup(q, 0.6 * big_m, 0.79 * big_m, return_status=True)
-    assert np.all(s_ok != PROJECTED)
+    assert np.all(s_ok != INCONSISTENT)
+    assert PROJECTED not in s_ok
+
+
+def test_units_slip_is_inconsistent_in_lookups(table):
+    # The help's example without --normalized: m2 = 0.7 is ten times M(0.97).
+    r, s = table.lookup(0.97, -0.6, 0.7, return_status=True)
+    assert s == INCONSISTENT
+    assert r == cohen_radius(0.97)
+    assert table.lookup(0.97, -0.6, 0.7) == cohen_radius(0.97)
+
+
+@pytest.mark.parametrize("q", [0.6, 0.9, 0.999, 0.99999])
+def test_lookup_feasibility_slack_matches_the_solver(table, q):
+    big_m = float(max_gradient_norm(q))
+    rel = np.array([-1e-6, 0.0, 1e-13, 5e-13, 1e-10, 1e-6])
+    # (c, s): m1 = c M, m2 = s M on the edge of the disk (only max(m1, 0) counts).
+    for c, s_ in [(0.0, 1.0), (0.6, 0.8), (1.0, 0.0), (-0.5, 1.0)]:
+        m1 = np.full(rel.size, c * big_m) if c <= 0.0 else (1.0 + rel) * c * big_m
+        m2 = (1.0 + rel) * s_ * big_m
+        r, s = table.lookup(q, m1, m2, return_status=True)
+        direct = directional_radius(q, m1, m2)
+        out = rel > 1e-12
+        np.testing.assert_array_equal(s == INCONSISTENT, out)
+        np.testing.assert_array_equal(direct.status == INCONSISTENT, out)
+        np.testing.assert_array_equal(r[out], cohen_radius(q))
+        assert np.all(np.isfinite(r[out]))
+        # Within the slack the table value, never above the solver's (+inf on the edge).
+        assert np.all(r[~out] <= direct.radius[~out])
+
+
+def test_mixed_lookups_never_give_inf_for_inconsistent_queries(table):
+    rng = np.random.default_rng(5)
+    n = 5000
+    q = special.ndtr(rng.uniform(1e-3, 4.5, n))
+    big_m = max_gradient_norm(q)
+    ang = rng.uniform(0.0, np.pi, n)
+    rho = np.sqrt(rng.uniform(0.0, 4.0, n))
+    m1, m2 = rho * np.cos(ang) * big_m, rho * np.sin(ang) * big_m
+    r, s = table.lookup(q, m1, m2, return_status=True)
+    outside = np.hypot(np.maximum(m1, 0.0), m2) > big_m * (1.0 + 1e-12)
+    np.testing.assert_array_equal(s == INCONSISTENT, outside)
+    np.testing.assert_array_equal(r[outside], cohen_radius(q[outside]))
+    assert np.all(np.isfinite(r[outside]))
+    np.testing.assert_array_equal(table.lookup(q, m1, m2), r)
+
+
+def test_cells_just_outside_the_disk_are_inconsistent_and_never_inf():
+    # b = 0.8 + 1e-10 at a = 0.6: inside the grid's 1e-9 slack (solved), outside the
+    # solver's 1e-12 one: the cell holds Cohen's radius with status INCONSISTENT.
+    q = special.ndtr(np.array([0.0, 1.0, 2.0]))
+    tab = RadiusTable.build(q, [0.0, 0.6], [0.0, 0.5, 0.8 + 1e-10], scheduler="synchronous")
+    assert tab.status_counts()["inconsistent"] == 2  # q = 1/2 abstains
+    np.testing.assert_array_equal(tab.status[1:, 1, 2], INCONSISTENT)
+    np.testing.assert_array_equal(tab.values[1:, 1, 2], cohen_radius(q[1:]))
+    big_m = max_gradient_norm(q[1:])
+    r, s = tab.lookup(q[1:], 0.6 * big_m, (0.8 + 1e-10) * big_m, return_status=True)
+    np.testing.assert_array_equal(s, INCONSISTENT)
+    np.testing.assert_array_equal(r, cohen_radius(q[1:]))
+    # A PROJECTED cell (+inf) of an older table is accepted, and never served as +inf.
+    status = tab.status.copy()
+    values = tab.values.copy()
+    status[1:, 1, 2] = PROJECTED
+    values[1:, 1, 2] = np.inf
+    old = RadiusTable(tab.q, tab.a, tab.b, values, status)
+    r, s = old.lookup(q[1:], 0.6 * big_m, (0.8 + 1e-10) * big_m, return_status=True)
+    np.testing.assert_array_equal(s, INCONSISTENT)
+    np.testing.assert_array_equal(r, cohen_radius(q[1:]))
+    r_ok, s_ok = old.lookup(q[1:], 0.6 * big_m, 0.79 * big_m, return_status=True)
+    assert np.all(np.isfinite(r_ok))
+    assert np.all(s_ok == CONVERGED)
 
 
 def test_uneven_user_grid_walks_to_the_right_row():
@@ -423,9 +523,9 @@ def _rewrite(path: Path, out: Path, **changes) -> None:
 def test_load_refuses_other_formats(table, tmp_path):
     path = tmp_path / "t.npz"
     table.save(path)
-    _rewrite(path, tmp_path / "v2.npz", meta={"format_version": TABLE_FORMAT_VERSION + 1})
-    with pytest.raises(ValueError, match="format version 2; this hocert reads version 1"):
-        RadiusTable.load(tmp_path / "v2.npz")
+    _rewrite(path, tmp_path / "v3.npz", meta={"format_version": TABLE_FORMAT_VERSION + 1})
+    with pytest.raises(ValueError, match="format version 3; this hocert reads versions 1, 2"):
+        RadiusTable.load(tmp_path / "v3.npz")
     _rewrite(path, tmp_path / "other.npz", meta={"format": "something else"})
     with pytest.raises(ValueError, match="not a hocert RadiusTable file"):
         RadiusTable.load(tmp_path / "other.npz")
@@ -444,6 +544,194 @@ def test_load_refuses_other_formats(table, tmp_path):
     (tmp_path / "junk.npz").write_bytes(b"not a zip file")
     with pytest.raises(ValueError, match=r"cannot read RadiusTable file"):
         RadiusTable.load(tmp_path / "junk.npz")
+
+
+# ------------------------------------------------------------------------------ verification
+# A table is shared and downloaded: load() re-proves every stored radius from the file's own
+# grid and multipliers, and refuses one kind of damage after another (issue 11, part 2).
+
+
+def test_an_honest_table_verifies(table, tmp_path):
+    rep = table.verify()
+    assert isinstance(rep, TableVerification)
+    assert rep.ok
+    assert rep.n_failed == 0
+    assert rep.failed == ()
+    assert rep.problems == ()
+    assert rep.n_cells == table.values.size
+    assert rep.n_checked == int(np.count_nonzero(table.status != SKIPPED))
+    assert rep.seconds >= 0.0
+    assert "all proved" in rep.describe()
+    # Every first-order cell carries its witness multipliers; the others need none.
+    lam = table.lam
+    assert lam is not None
+    assert lam.shape == (*table.shape, 3)
+    assert np.isnan(lam[table.status == SKIPPED]).all()
+    assert np.isnan(lam[0]).all()  # q = 1/2: abstain
+    first_order = np.isfinite(table.values) & (table.values > table.z[:, None, None])
+    assert (np.isfinite(lam[..., 2]) | (table.b[None, None, :] == 0.0))[first_order].all()
+    with pytest.raises(ValueError, match="read-only"):
+        lam[1, 0, 0, 0] = 1.0
+    path = tmp_path / "t.npz"
+    table.save(path)
+    back = RadiusTable.load(path)
+    np.testing.assert_array_equal(back.lam, lam)
+    assert back.verify().ok
+    import hocert_solver
+
+    assert hocert_solver.TableVerificationError is TableVerificationError
+    assert issubclass(TableVerificationError, ValueError)
+
+
+def _refused(path: Path, match: str) -> RadiusTable:
+    """load() refuses the file; verify=False loads it (the opt-out); return that table."""
+    with pytest.raises(TableVerificationError, match=match):
+        RadiusTable.load(path)
+    return RadiusTable.load(path, verify=False)
+
+
+def test_values_raised_by_ten_percent_are_refused(table, tmp_path):
+    path = tmp_path / "t.npz"
+    table.save(path)
+    _rewrite(path, tmp_path / "raised.npz", values=table.values * 1.1)
+    raised = _refused(tmp_path / "raised.npz", r"fails verification: .* radius not proved")
+    rep = raised.verify()
+    finite = np.isfinite(table.values) & (table.values > 0.0)  # Cohen's radii too
+    assert rep.n_failed == int(np.count_nonzero(finite))
+    assert len(rep.failed) == 10
+    i, j, k = rep.failed[0]
+    assert finite[i, j, k]
+    # The opt-out serves what the file says: the raised radii.
+    q, m1, m2 = table.q[5], -0.5 * table.big_m[5], 0.5 * table.big_m[5]
+    assert raised.lookup(q, m1, m2) == pytest.approx(1.1 * table.lookup(q, m1, m2))
+    # One cell raised by 1e-6 relative is enough.
+    vals = table.values.copy()
+    vals[6, 4, 3] *= 1.0 + 1e-6
+    _rewrite(path, tmp_path / "one.npz", values=vals)
+    one = _refused(tmp_path / "one.npz", r"cells checked .*: 1 cell fails \(1 radius not")
+    assert one.verify().failed == ((6, 4, 3),)
+
+
+def test_relabelled_q_grid_is_refused(table, tmp_path):
+    # Radii computed for the q grid, labelled with smaller q (and a big_m that matches the
+    # labels): lookups would be up to 2x too high.
+    path = tmp_path / "t.npz"
+    table.save(path)
+    q = special.ndtr(0.8 * special.ndtri(table.q))
+    _rewrite(path, tmp_path / "relabelled.npz", q=q, big_m=max_gradient_norm(q))
+    bad = _refused(tmp_path / "relabelled.npz", "fails verification")
+    assert bad.verify().n_failed > 0.9 * np.count_nonzero(table.values > table.z[:, None, None])
+
+
+def test_big_m_that_does_not_match_q_is_refused(table, tmp_path):
+    path = tmp_path / "t.npz"
+    table.save(path)
+    _rewrite(path, tmp_path / "big_m.npz", big_m=table.big_m * (1.0 + 1e-9))
+    # A structural check: the opt-out does not skip it.
+    for verify in (True, False):
+        with pytest.raises(TableVerificationError, match="big_m must equal max_gradient_norm"):
+            RadiusTable.load(tmp_path / "big_m.npz", verify=verify)
+    # Within 1e-12 relative it is rounding: accepted, and the lookups use the stored one.
+    _rewrite(path, tmp_path / "close.npz", big_m=table.big_m * (1.0 + 1e-13))
+    assert RadiusTable.load(tmp_path / "close.npz").verify().ok
+
+
+def test_tampered_multipliers_are_refused(table, tmp_path):
+    path = tmp_path / "t.npz"
+    table.save(path)
+    lam = np.array(table.lam)
+    # (a) multipliers off their maximiser: the witness no longer reaches 1/2 at the radius.
+    bad = lam.copy()
+    bad[..., 2] *= 2.0
+    _rewrite(path, tmp_path / "lam.npz", lam=bad)
+    _refused(tmp_path / "lam.npz", "radius not proved")
+    # (b) raised values that come with genuine multipliers of the larger radius of a
+    # neighbouring cell (b one step up): a witness for other inputs proves nothing here.
+    vals = table.values.copy()
+    fake = lam.copy()
+    vals[:, :, :-1] = np.fmax(table.values[:, :, :-1], table.values[:, :, 1:])
+    fake[:, :, :-1] = table.lam[:, :, 1:]
+    fake[np.isnan(vals)] = np.nan
+    _rewrite(path, tmp_path / "fake.npz", values=vals, lam=fake)
+    rep = _refused(tmp_path / "fake.npz", "radius not proved").verify()
+    assert rep.n_failed > 0.5 * np.count_nonzero(vals > table.values)
+    # (c) a multiplier that is negative (weak duality needs lam >= 0).
+    neg = lam.copy()
+    neg[7, 3, 4, 1] = -neg[7, 3, 4, 1] - 1.0
+    _rewrite(path, tmp_path / "neg.npz", lam=neg)
+    assert _refused(tmp_path / "neg.npz", "radius not proved").verify().failed == ((7, 3, 4),)
+
+
+def test_infinite_radius_off_the_boundary_and_abstain_row_are_refused(table, tmp_path):
+    path = tmp_path / "t.npz"
+    table.save(path)
+    vals = table.values.copy()
+    vals[4, 2, 2] = np.inf  # (a, b) = (-0.75, 0.25): deep inside the disk
+    _rewrite(path, tmp_path / "inf.npz", values=vals)
+    rep = _refused(tmp_path / "inf.npz", r"\+inf off the boundary").verify()
+    assert rep.failed == ((4, 2, 2),)
+    vals = table.values.copy()
+    vals[0, 3, 3] = 0.1  # q = 1/2 abstains: radius 0
+    _rewrite(path, tmp_path / "abstain.npz", values=vals)
+    _refused(tmp_path / "abstain.npz", "abstain")
+    status = table.status.copy()
+    status[3, 3, 3] = ABSTAIN
+    _rewrite(path, tmp_path / "status.npz", status=status)
+    _refused(tmp_path / "status.npz", "abstain")
+    # +inf on the boundary, radius 0 and Cohen's radius need no witness.
+    vals = table.values.copy()
+    vals[5, 2, 3] = 0.0
+    vals[5, 2, 4] = float(cohen_radius(table.q[5]))
+    _rewrite(path, tmp_path / "lower.npz", values=vals)
+    assert RadiusTable.load(tmp_path / "lower.npz").verify().ok
+
+
+def test_lookup_arrays_are_checked_against_the_values(table):
+    tab = RadiusTable(table.q, table.a, table.b, table.values, table.status, lam=table.lam)
+    assert tab.verify().ok
+    tab._eff_flat[100] += 1.0  # what the lookup kernel reads
+    rep = tab.verify()
+    assert not rep.ok
+    assert rep.n_failed == 0
+    assert rep.problems == ("the lookup values read by lookups differs from the one derived",)
+
+
+def test_truncated_or_corrupted_file_is_a_clear_value_error(table, tmp_path):
+    path = tmp_path / "t.npz"
+    table.save(path)
+    data = path.read_bytes()
+    (tmp_path / "cut.npz").write_bytes(data[: len(data) // 2])
+    with pytest.raises(ValueError, match="cannot read RadiusTable file"):
+        RadiusTable.load(tmp_path / "cut.npz")
+    # One byte flipped inside the stored values (the archive's CRC catches it).
+    offset = data.index(table.values.tobytes()[:64]) + 8
+    flipped = bytearray(data)
+    flipped[offset] ^= 0x40
+    (tmp_path / "flipped.npz").write_bytes(bytes(flipped))
+    with pytest.raises(ValueError, match=r"cannot read RadiusTable file .*CRC"):
+        RadiusTable.load(tmp_path / "flipped.npz", verify=False)
+
+
+def test_format_version_1_without_multipliers(table, tmp_path):
+    path = tmp_path / "t.npz"
+    table.save(path)
+    with np.load(path) as f:
+        data = {k: f[k] for k in f.files if k != "lam"}
+    meta = json.loads(str(data["metadata"]))
+    meta["format_version"] = 1
+    data["metadata"] = np.array(json.dumps(meta))
+    np.savez(tmp_path / "v1.npz", **data)
+    old = _refused(tmp_path / "v1.npz", r"holds no witness multipliers .*verify=False")
+    assert old.lam is None
+    rep = old.verify()
+    assert rep.n_failed > 0
+    assert all("no multipliers" in reason for reason in rep.reasons)
+    np.testing.assert_array_equal(old.lookup_values, table.lookup_values)
+    # Saved again it stays version 1 (no multipliers to write).
+    old.save(tmp_path / "again.npz")
+    with np.load(tmp_path / "again.npz") as f:
+        assert "lam" not in f.files
+        assert json.loads(str(f["metadata"]))["format_version"] == 1
 
 
 # ------------------------------------------------------------------------------ builds
@@ -561,6 +849,24 @@ def test_corrupt_chunk_is_recomputed_with_a_warning(tmp_path):
     with pytest.warns(UserWarning, match="unreadable"):
         tab = RadiusTable.build(**TINY, scheduler="synchronous", chunk_size=4, checkpoint=ckpt)
     assert tab.metadata["build"]["computed_chunks"] == [2]
+
+
+def test_tampered_checkpoint_chunk_is_refused(tmp_path):
+    ckpt = tmp_path / "ckpt"
+    ref = RadiusTable.build(**TINY, scheduler="synchronous", chunk_size=4, checkpoint=ckpt)
+    assert ref.verify().ok
+    chunk = ckpt / "chunk_000003.npz"
+    with np.load(chunk) as f:
+        data = {k: f[k] for k in f.files}
+    np.savez(chunk, **dict(data, radius=data["radius"] * 1.25))
+    with pytest.raises(TableBuildError, match=r"chunk_000003\.npz: \d+ of 4 cells fail verif"):
+        RadiusTable.build(**TINY, scheduler="synchronous", chunk_size=4, checkpoint=ckpt)
+    # Deleting the file, as the message says, recomputes it.
+    chunk.unlink()
+    tab = RadiusTable.build(**TINY, scheduler="synchronous", chunk_size=4, checkpoint=ckpt)
+    assert tab.metadata["build"]["computed_chunks"] == [3]
+    np.testing.assert_array_equal(tab.values, ref.values)
+    np.testing.assert_array_equal(tab.lam, ref.lam)
 
 
 def test_build_on_a_local_dask_cluster(tmp_path):
