@@ -273,6 +273,12 @@ def _add_certify(sub: Any) -> None:
         metavar="SECONDS",
         help="for --scheduler (20)",
     )
+    p.add_argument(
+        "--verify",
+        action="store_true",
+        help="prove every first-order radius in ball arithmetic; lower those that cannot be "
+        "(solver_status 'lowered'); a few ms per radius",
+    )
     p.add_argument("--force", action="store_true", help="delete an existing --out and restart")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_certify)
@@ -286,10 +292,13 @@ def _add_radius(sub: Any) -> None:
         "The certified radius R(q, m1, m2) along one direction v, in units of sigma, from lower\n"
         "bounds q <= p_A, m1 <= <beta, v> and m2 <= ||beta - <beta, v> v||, beta = sigma grad\n"
         "g_A(x) (dimensionless). Negative m1: the gradient points against the move.\n"
+        "(m1, m2) outside the feasible disk max(m1, 0)^2 + m2^2 <= M(q)^2 contradict q\n"
+        "(exit 2; fractions of M(q) need --normalized).\n"
         "Values such as -1e-3 or -inf need '--' before the positional arguments.",
         "  hocert radius 0.97 -0.0406 0.0474\n"
         "  hocert radius 0.97 -0.6 0.7 --normalized        # m1, m2 as fractions of M(q)\n"
         "  hocert radius 0.97 -0.6 0.7 --normalized --sigma 0.25 --json\n"
+        "  hocert radius 0.97 -0.6 0.7 --normalized --verify\n"
         "  hocert radius --json -- 0.9 -inf 0",
     )
     p.add_argument("q", type=_finite_float, help="lower bound on p_A, in [0, 1]")
@@ -301,6 +310,12 @@ def _add_radius(sub: Any) -> None:
         help="M1, M2 are fractions of M(q) = phi(Phi^-1(q)), the largest possible ||beta||",
     )
     p.add_argument("--sigma", type=_positive_float, help="also print sigma * R (input units)")
+    p.add_argument(
+        "--verify",
+        action="store_true",
+        help="prove the radius in ball arithmetic (independent of the solver's quadrature); "
+        "a radius that cannot be proved is lowered until it is (status 'lowered')",
+    )
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=_cmd_radius)
 
@@ -361,7 +376,9 @@ def _add_table(sub: Any) -> None:
         "query",
         "look up certified radii in a table",
         "A certified lower bound of R(q, m1, m2) (units of sigma) from a table. Queries outside\n"
-        "the table's domain are refused (or NaN with --on-outside nan).\n"
+        "the table's domain are refused (or NaN with --on-outside nan). The table is verified\n"
+        "when it is loaded (every radius re-proved from its witness): a table altered or\n"
+        "damaged after it was built is refused (exit 2); --no-verify skips that.\n"
         "Batch mode: --input TSV with columns q, m1, m2 (others are passed through); the\n"
         "output adds the columns radius and status.",
         "  hocert table query table.npz 0.97 -0.0406 0.0474\n"
@@ -381,6 +398,11 @@ def _add_table(sub: Any) -> None:
         choices=("error", "nan"),
         default="error",
         help="queries outside the table: exit 2 (error) or radius nan, status 'outside'",
+    )
+    q.add_argument(
+        "--no-verify",
+        action="store_true",
+        help="load the table without re-proving its radii (huge tables you trust)",
     )
     q.set_defaults(func=_cmd_table_query)
 
@@ -692,6 +714,7 @@ def _cmd_certify(args: argparse.Namespace) -> int:
             seed=args.seed,
             num_classes=num_classes,
             backend=_resolve_backend(args.backend, client),
+            verify=args.verify,
         )
         info = {
             "model": str(model_path.resolve()),
@@ -796,15 +819,49 @@ def _absolute_bounds(q: float, m1: float, m2: float, normalized: bool) -> tuple[
     return m1 * big_m, m2 * big_m
 
 
+def _inconsistent_error(q: float, m1: float, m2: float, normalized: bool) -> CliError:
+    """The one-line error for (m1, m2) outside the feasible disk at q (status INCONSISTENT)."""
+    from hocert_solver import max_gradient_norm
+
+    big_m = float(max_gradient_norm(q))
+    rho = math.hypot(max(m1, 0.0), m2)
+    ratio = f"{rho / big_m:.6g} times" if big_m > 0.0 else "above"
+    if normalized:  # (then M(q) > 0: at q = 1 normalised bounds are 0)
+        given = f"({m1 / big_m:.6g}, {m2 / big_m:.6g}) M(q)"
+        hint = "a confidence bound failed (fractions of M(q) lie in the unit disk)"
+    else:
+        given = f"({m1:.6g}, {m2:.6g})"
+        if rho <= 1.0:
+            hint = "did you mean --normalized (m1, m2 as fractions of M(q))?"
+        else:
+            hint = "m1, m2 must bound beta = sigma * grad g_A(x) (sigma included)"
+    return CliError(
+        f"(m1, m2) = {given} lie outside the feasible disk at q = {q:.10g}: "
+        f"sqrt(max(m1, 0)^2 + m2^2) is {ratio} M(q) = {big_m:.6g}, so the gradient bounds "
+        f"contradict q; {hint}"
+    )
+
+
 def _cmd_radius(args: argparse.Namespace) -> int:
-    from hocert_solver import STATUS_NAMES, directional_radius, max_gradient_norm
+    from hocert_solver import (
+        INCONSISTENT,
+        LOWERED,
+        STATUS_NAMES,
+        directional_radius,
+        max_gradient_norm,
+    )
 
     m1, m2 = _absolute_bounds(args.q, args.m1, args.m2, args.normalized)
     try:
-        res = directional_radius(args.q, m1, m2)
+        res = directional_radius(args.q, m1, m2, verify=args.verify)
     except ValueError as exc:
         raise CliError(str(exc)) from None
     radius, status, nit = float(res.radius), int(res.status), int(res.nit)
+    if status == INCONSISTENT:
+        raise _inconsistent_error(args.q, m1, m2, args.normalized)
+    verified = None
+    if args.verify:  # every radius returned with verify=True is proved (lowered if need be)
+        verified = "proved" if status != LOWERED else "lowered until proved"
     data: dict[str, Any] = {
         "q": args.q,
         "m1": _json_number(m1),
@@ -816,6 +873,8 @@ def _cmd_radius(args: argparse.Namespace) -> int:
         "success": bool(res.success),
         "nit": nit,
     }
+    if verified is not None:
+        data["verified"] = verified
     if args.sigma is not None:
         data["sigma"] = args.sigma
         data["radius_input"] = _json_number(args.sigma * radius)
@@ -826,6 +885,8 @@ def _cmd_radius(args: argparse.Namespace) -> int:
     if args.sigma is not None:
         print(f"radius_input  {args.sigma * radius!r}  (input units, sigma = {args.sigma:g})")
     print(f"status        {STATUS_NAMES[status]}")
+    if verified is not None:
+        print(f"verified      {verified} (ball arithmetic, python-flint)")
     print(f"nit           {nit}")
     return EXIT_OK
 
@@ -912,13 +973,15 @@ def _cmd_table_build(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _load_table(path: str) -> Any:
-    from hocert_solver.table import RadiusTable
+def _load_table(path: str, verify: bool = True) -> Any:
+    from hocert_solver.table import RadiusTable, TableVerificationError
 
     if not Path(path).is_file():
         raise CliError(f"table file not found: {path}")
     try:
-        return RadiusTable.load(path)
+        return RadiusTable.load(path, verify=verify)
+    except TableVerificationError as exc:  # altered or damaged: the message names the file
+        raise CliError(f"refusing table: {exc}") from None
     except (ValueError, TypeError) as exc:
         raise CliError(f"cannot load table {path}: {exc}") from None
 
@@ -931,6 +994,8 @@ def _lookup_status_name(code: int) -> str:
 
 
 def _cmd_table_query(args: argparse.Namespace) -> int:
+    from hocert_solver import INCONSISTENT
+
     single = [args.q, args.m1, args.m2]
     if args.input is not None:
         if any(v is not None for v in single):
@@ -938,13 +1003,15 @@ def _cmd_table_query(args: argparse.Namespace) -> int:
         return _table_query_batch(args)
     if any(v is None for v in single):
         raise CliError("give Q M1 M2 (one query) or --input TSV (a batch)")
-    table = _load_table(args.table)
+    table = _load_table(args.table, verify=not args.no_verify)
     m1, m2 = _absolute_bounds(args.q, args.m1, args.m2, args.normalized)
     on_outside = "raise" if args.on_outside == "error" else "nan"
     try:
         radius, status = table.lookup(args.q, m1, m2, on_outside=on_outside, return_status=True)
     except ValueError as exc:
         raise CliError(str(exc)) from None
+    if int(status) == INCONSISTENT:
+        raise _inconsistent_error(args.q, m1, m2, args.normalized)
     data = {
         "q": args.q,
         "m1": _json_number(m1),
@@ -964,7 +1031,9 @@ def _cmd_table_query(args: argparse.Namespace) -> int:
 def _table_query_batch(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    table = _load_table(args.table)
+    from hocert_solver import INCONSISTENT
+
+    table = _load_table(args.table, verify=not args.no_verify)
     if not Path(args.input).is_file():
         raise CliError(f"query file not found: {args.input}")
     try:
@@ -991,6 +1060,15 @@ def _table_query_batch(args: argparse.Namespace) -> int:
         raise CliError(f"{args.input}: {exc}") from None
     frame["radius"] = radius
     frame["status"] = [_lookup_status_name(s) for s in np.ravel(status)]
+    inconsistent = np.flatnonzero(np.ravel(status) == INCONSISTENT)
+    if inconsistent.size:
+        hint = "" if args.normalized else "; did you mean --normalized?"
+        print(
+            f"hocert: warning: {args.input}: {inconsistent.size} of {len(frame)} queries (first: "
+            f"row {int(inconsistent[0]) + 1}) lie outside the feasible disk at their q: the "
+            f"gradient bounds contradict q (status inconsistent, radius Cohen's){hint}",
+            file=sys.stderr,
+        )
     if args.output == "-":
         frame.to_csv(sys.stdout, sep="\t", index=False)
     else:
@@ -1069,10 +1147,11 @@ def _cmd_summary(args: argparse.Namespace) -> int:
 
 def _beta_norm(q: float, value: float, units: str, sigma: float) -> float:
     from hocert_solver import max_gradient_norm
+    from hocert_solver.directional import FEASIBILITY_SLACK
 
     big_m = float(max_gradient_norm(q))
     beta = {"fraction": value * big_m, "beta": value, "gradient": value * sigma}[units]
-    if beta > big_m * (1.0 + 1e-12):
+    if beta > big_m * (1.0 + FEASIBILITY_SLACK):
         raise CliError(
             f"||beta||_2 = {beta:.6g} exceeds M(q) = {big_m:.6g}, the largest gradient norm "
             f"possible at q = {q:g} (--grad-norm {value:g} with --units {units})"

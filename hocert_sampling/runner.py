@@ -13,7 +13,7 @@ import os
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Generator, Iterable, Sequence
+from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -31,6 +31,7 @@ __all__ = [
     "result_columns",
     "run_dask",
     "run_local",
+    "solver_status_field",
 ]
 
 BASE_COLUMNS = (
@@ -67,6 +68,9 @@ class CertifyParams:
         Number of classes of the model.
     backend : str
         Resolved array backend name (``"numpy"`` or ``"cupy"``).
+    verify : bool
+        Prove every first-order radius in ball arithmetic, lowering those that cannot be
+        proved (``SmoothedClassifier.certify(verify=True)``; solver status ``lowered``).
     """
 
     sigma: float
@@ -78,6 +82,7 @@ class CertifyParams:
     seed: int
     num_classes: int
     backend: str
+    verify: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         """The parameters as a JSON-serialisable dict."""
@@ -85,8 +90,25 @@ class CertifyParams:
 
 
 def result_columns(subspace_names: Sequence[str]) -> list[str]:
-    """TSV columns: idx, label, predict, p_a_lower, the radii, one per subspace, correct, time."""
-    return [*BASE_COLUMNS, *(f"radius_{name}" for name in subspace_names), "correct", "time"]
+    """TSV columns: idx, label, predict, p_a_lower, the radii (one per subspace too),
+    solver_status, correct, time."""
+    radii = (f"radius_{name}" for name in subspace_names)
+    return [*BASE_COLUMNS, *radii, "solver_status", "correct", "time"]
+
+
+def solver_status_field(solver_status: Mapping[str, str]) -> str:
+    """The ``solver_status`` field of a row, from :attr:`Certificate.solver_status`.
+
+    ``converged`` when every first-order radius converged, ``abstain`` when none was computed
+    (the classifier abstained), else the radii that did not converge as ``key=status`` joined
+    by commas, e.g. ``l1=fallback`` or ``l1=inconsistent,linf=inconsistent`` (``inconsistent``:
+    the gradient bounds contradicted ``p_a_lower``, a confidence bound failed, and the radius
+    is Cohen's).
+    """
+    if not solver_status:
+        return "abstain"
+    other = [f"{key}={name}" for key, name in solver_status.items() if name != "converged"]
+    return ",".join(other) if other else "converged"
 
 
 def input_seed(seed: int, idx: int) -> int:
@@ -116,8 +138,9 @@ def certify_row(
     Returns
     -------
     dict
-        Keys :func:`result_columns`; ``predict`` is -1 when abstaining, ``correct`` is 1 when
-        the prediction equals the label, ``time`` is the wall-clock seconds spent.
+        Keys :func:`result_columns`; ``predict`` is -1 when abstaining, ``solver_status`` is
+        :func:`solver_status_field`, ``correct`` is 1 when the prediction equals the label,
+        ``time`` is the wall-clock seconds spent.
     """
     start = time.perf_counter()
     smoothed = SmoothedClassifier(
@@ -127,7 +150,15 @@ def certify_row(
         backend=params.backend,
         seed=input_seed(params.seed, idx),
     )
-    cert = smoothed.certify(x, params.n0, params.n, params.alpha, params.batch, params.subspaces)
+    cert = smoothed.certify(
+        x,
+        params.n0,
+        params.n,
+        params.alpha,
+        params.batch,
+        params.subspaces,
+        verify=params.verify,
+    )
     return _row(idx, label, cert, time.perf_counter() - start)
 
 
@@ -144,6 +175,7 @@ def _row(idx: int, label: int, cert: Certificate, seconds: float) -> dict[str, A
     }
     for name, radius in cert.radius_subspace.items():
         row[f"radius_{name}"] = float(radius)
+    row["solver_status"] = solver_status_field(cert.solver_status)
     row["correct"] = int(cert.prediction == label)
     row["time"] = round(seconds, 4)
     return row

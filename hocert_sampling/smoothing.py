@@ -74,7 +74,11 @@ class Certificate:
         keys ``"cohen"``, ``"l2"``, ``"l1"``, ``"linf"`` and ``"subspace:<name>"``. Norm bounds
         are on ``beta = sigma * grad g_A(x)`` (dimensionless).
     solver_status : dict of str to str
-        Solver status name per radius (``"converged"``, ``"projected"``, ``"fallback"``, ...).
+        Solver status name per first-order radius (keys as in ``bounds``): ``"converged"``,
+        ``"fallback"`` (certified, less tight) or ``"inconsistent"`` (the gradient bounds
+        contradict ``p_A_lower``, so one of the confidence bounds failed: the radius is the
+        zeroth-order one of that bound on ``p_A``, see ``hocert_solver.INCONSISTENT``). Empty
+        when abstaining. ``hocert certify`` writes it to the ``solver_status`` column.
     """
 
     prediction: int
@@ -217,6 +221,7 @@ class SmoothedClassifier:
         alpha: float,
         batch_size: int,
         subspaces: Any = None,
+        verify: bool = False,
     ) -> Certificate:
         """Certify ``x``: the predicted class and its l2 / l1 / l_inf / subspace radii.
 
@@ -234,6 +239,11 @@ class SmoothedClassifier:
             Noise samples per model call.
         subspaces : None, "channels", dict, list or ndarray
             Subspaces for :attr:`Certificate.radius_subspace` (see :func:`resolve_subspaces`).
+        verify : bool
+            Prove every first-order radius in ball arithmetic
+            (:func:`hocert_solver.verify_radius`, a few milliseconds per radius); a radius that
+            cannot be proved is lowered until it is, or replaced by the Cohen radius, and its
+            :attr:`Certificate.solver_status` is ``"lowered"``.
 
         Returns
         -------
@@ -276,9 +286,13 @@ class SmoothedClassifier:
         b1 = bounds["l1"] = bounds_for("l1")
         binf = bounds["linf"] = bounds_for("linf")
         results = {  # Corollaries 3.1, 3.2, 3.3; the solver works in units of sigma
-            "l2": l2_radius(b2["p_A_lower"], b2["grad_l2_upper"]),
+            "l2": l2_radius(b2["p_A_lower"], b2["grad_l2_upper"], verify=verify),
             "l1": l1_radius(
-                b1["p_A_lower"], b1["grad_linf_upper"], b1["grad_l2_lower"], b1["grad_l2_upper"]
+                b1["p_A_lower"],
+                b1["grad_linf_upper"],
+                b1["grad_l2_lower"],
+                b1["grad_l2_upper"],
+                verify=verify,
             ),
             "linf": linf_radius(
                 binf["p_A_lower"],
@@ -286,12 +300,13 @@ class SmoothedClassifier:
                 binf["grad_l2_lower"],
                 binf["grad_l2_upper"],
                 int(np.prod(shape)),
+                verify=verify,
             ),
         }
         for name, spec in spaces.items():  # Corollary 3.4
             bs = bounds[f"subspace:{name}"] = bounds_for("subspace_l2", spec)
             results[f"subspace:{name}"] = subspace_radius(
-                bs["p_A_lower"], bs["proj_l2_upper"], bs["complement_l2_lower"]
+                bs["p_A_lower"], bs["proj_l2_upper"], bs["complement_l2_lower"], verify=verify
             )
         radii = {key: self.sigma * float(r.radius) for key, r in results.items()}
         return Certificate(

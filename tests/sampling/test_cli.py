@@ -18,6 +18,8 @@ from hocert_sampling.examples import load_example
 from hocert_sampling.models import ModelError
 from hocert_sampling.results import meta_path, read_meta, read_results
 
+from .helpers import fail_lower_norm_bounds
+
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 # Tiny sample sizes: the tests check the plumbing, not the statistics.
 FAST = ["--n", "200", "--n0", "20", "--batch", "200", "--quiet"]
@@ -112,6 +114,7 @@ def test_end_to_end_certify_and_plot_subprocess(tmp_path):
         "predict",
         "p_a_lower",
         *radii,
+        "solver_status",
         "correct",
         "time",
     ]
@@ -141,6 +144,8 @@ def test_certify_rows_are_consistent(reference):
     assert (frame.loc[ok, "radius_cohen"] > 0).all()
     assert (frame.loc[~ok, ["radius_l2", "radius_l1", "radius_linf"]] == 0).all().all()
     assert (frame["radius_linf"] <= frame["radius_l2"]).all()
+    assert (frame.loc[~ok, "solver_status"] == "abstain").all()
+    assert frame.loc[ok, "solver_status"].str.fullmatch(r"converged|((l2|l1|linf)=\w+,?)+").all()
     assert meta["params"]["n"] == 200
     assert meta["params"]["seed"] == 0
     assert len(meta["params"]["model_sha256"]) == 64
@@ -226,6 +231,29 @@ def test_subspaces_channels_adds_a_column(tmp_path):
     assert meta["params"]["subspaces"] == "channels"
     # one channel spans the whole input: the subspace radius is an l2 radius
     assert (frame["radius_channel0"] >= 0).all()
+
+
+def test_inconsistent_bounds_are_recorded_in_the_row(tmp_path, monkeypatch):
+    fail_lower_norm_bounds(monkeypatch)
+    out = tmp_path / "r.tsv"
+    assert certify(out, "--max", "3", "--subspaces", "channels") == 0
+    frame, _ = read_results(out)
+    ok = frame["predict"] >= 0
+    assert ok.any()
+    expected = "l1=inconsistent,linf=inconsistent,subspace:channel0=inconsistent"
+    assert (frame.loc[ok, "solver_status"] == expected).all()
+    assert np.isfinite(frame[["radius_l1", "radius_linf", "radius_channel0"]].to_numpy()).all()
+    # The summary reads such a file.
+    assert run("summary", str(out)) == 0
+
+
+def test_solver_status_field():
+    assert runner.solver_status_field({}) == "abstain"
+    assert runner.solver_status_field({"l2": "converged", "l1": "converged"}) == "converged"
+    field = runner.solver_status_field(
+        {"l2": "converged", "l1": "fallback", "linf": "inconsistent"}
+    )
+    assert field == "l1=fallback,linf=inconsistent"
 
 
 def test_custom_model_and_data(tmp_path):
@@ -444,6 +472,33 @@ def test_radius_special_values(capsys):
     assert data["radius"] == pytest.approx(float(hocert_solver.cohen_radius(0.9)))
 
 
+def test_radius_units_slip_exits_2_with_one_line(capsys):
+    # The help's example without --normalized: m2 = 0.7 is ten times M(0.97).
+    for extra in ([], ["--json"], ["--sigma", "0.25"]):
+        assert run("radius", "0.97", "-0.6", "0.7", *extra) == 2
+        captured = capsys.readouterr()
+        assert captured.out == ""
+        lines = captured.err.splitlines()
+        assert len(lines) == 1
+        assert lines[0].startswith("hocert: error: ")
+        assert "outside the feasible disk" in lines[0]
+        assert "contradict q" in lines[0]
+        assert "did you mean --normalized" in lines[0]
+    # Normalised but outside the disk: no --normalized hint, a failed bound instead.
+    assert run("radius", "0.97", "0.8", "0.8", "--normalized") == 2
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1
+    assert "outside the feasible disk" in err
+    assert "--normalized" not in err
+    # Within the 1e-12 slack: the boundary, radius inf, exit 0.
+    assert run("radius", "0.97", "0", str(1 + 1e-13), "--normalized", "--json") == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["radius"] == "inf"
+    assert data["status"] == "converged"
+    assert run("radius", "0.97", "0", str(1 + 1e-10), "--normalized") == 2
+    assert "outside the feasible disk" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize(
     "argv",
     [["1.5", "0", "0"], ["0.9", "0", "-0.1"], ["0.9", "nan", "0"], ["0.9", "0"], ["a", "0", "0"]],
@@ -479,6 +534,32 @@ def test_table_build_and_query(tiny_table, capsys):
     assert data["status"] == "converged"
     assert run(*argv) == 0
     assert "certified lower bound" in capsys.readouterr().out
+
+
+def test_table_query_units_slip_exits_2_with_one_line(tiny_table, capsys):
+    assert run("table", "query", str(tiny_table), "0.97", "-0.6", "0.7") == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    lines = captured.err.splitlines()
+    assert len(lines) == 1
+    assert "outside the feasible disk" in lines[0]
+    assert "did you mean --normalized" in lines[0]
+
+
+def test_table_query_batch_reports_inconsistent_rows(tiny_table, tmp_path, capsys):
+    queries = tmp_path / "q.tsv"
+    queries.write_text("q\tm1\tm2\n0.97\t-0.04\t0.04\n0.97\t-0.6\t0.7\n")
+    out = tmp_path / "o.tsv"
+    argv = ["table", "query", str(tiny_table), "--input", str(queries), "--output", str(out)]
+    assert run(*argv) == 0
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1
+    assert "1 of 2 queries (first: row 2)" in err
+    assert "did you mean --normalized" in err
+    lines = [line.split("\t") for line in out.read_text().splitlines()]
+    assert lines[1][4] == "converged"
+    assert lines[2][4] == "inconsistent"
+    assert float(lines[2][3]) == float(hocert_solver.cohen_radius(0.97))
 
 
 def test_table_query_batch(tiny_table, tmp_path):
@@ -518,6 +599,49 @@ def test_table_query_outside_and_errors(tiny_table, tmp_path, capsys):
     (tmp_path / "q.tsv").write_text("q\tm1\n0.9\t0\n")
     assert run("table", "query", str(tiny_table), "--input", str(tmp_path / "q.tsv")) == 2
     assert "lacks the column" in capsys.readouterr().err
+
+
+def test_table_query_refuses_a_tampered_table(tiny_table, tmp_path, capsys):
+    # Radii raised by 10% after the build: refused with one line and exit 2 (bad input);
+    # --no-verify serves them (the opt-out for huge tables).
+    with np.load(tiny_table) as f:
+        data = {k: f[k] for k in f.files}
+    tampered = tmp_path / "tampered.npz"
+    np.savez(tampered, **dict(data, values=data["values"] * 1.1))
+    query = [str(tampered), "0.97", "-0.6", "0.7", "--normalized", "--json"]
+    assert run("table", "query", *query) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    lines = captured.err.splitlines()
+    assert len(lines) == 1
+    assert "refusing table" in lines[0]
+    assert "fails verification" in lines[0]
+    assert "--no-verify" in lines[0]
+    batch = tmp_path / "q.tsv"
+    batch.write_text("q\tm1\tm2\n0.97\t-0.04\t0.04\n")
+    assert run("table", "query", str(tampered), "--input", str(batch)) == 2
+    assert "fails verification" in capsys.readouterr().err
+    assert run("table", "query", *query, "--no-verify") == 0
+    raised = json.loads(capsys.readouterr().out)["radius"]
+    assert run("table", "query", str(tiny_table), *query[1:]) == 0
+    honest = json.loads(capsys.readouterr().out)["radius"]
+    assert raised == pytest.approx(1.1 * honest)
+
+
+def test_table_build_refuses_a_tampered_checkpoint_chunk(tmp_path, capsys):
+    out, ckpt = tmp_path / "t.npz", tmp_path / "ck"
+    argv = ["table", "build", "--out", str(out), *TINY_GRID, "--scheduler", "synchronous"]
+    assert run(*argv, "--checkpoint", str(ckpt), "--chunk-size", "8") == 0
+    chunk = ckpt / "chunk_000002.npz"
+    with np.load(chunk) as f:
+        data = {k: f[k] for k in f.files}
+    np.savez(chunk, **dict(data, radius=data["radius"] * 1.25))
+    capsys.readouterr()
+    assert run(*argv, "--checkpoint", str(ckpt), "--chunk-size", "8") == 2
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1
+    assert "chunk_000002.npz" in err[0]
+    assert "fail verification" in err[0]
 
 
 def test_table_build_bad_grid(tmp_path, capsys):
