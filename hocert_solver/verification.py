@@ -24,7 +24,9 @@ from .directional import (
     FEASIBILITY_SLACK,
     ArrayLike,
     _as_float_array,
+    _cohen_floor,
     _directional,
+    max_gradient_norm,
 )
 
 # How a radius was proved (``ProvedRadius.how``), or that it was not.
@@ -115,22 +117,16 @@ def _prove_one(
 
 def _hints(
     q: np.ndarray, m1: np.ndarray, m2: np.ndarray, multipliers: np.ndarray | None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(solver radius, multipliers, strip ends) per element, from the fast solver (hints only)."""
-    res, lam = _directional(q, m1, m2, "nan")
-    if multipliers is not None:
-        lam = multipliers
+) -> tuple[np.ndarray, np.ndarray]:
+    """(multipliers, strip ends) per element: hints only, from the fast solver unless given."""
+    lam = multipliers if multipliers is not None else _directional(q, m1, m2, "nan")[1]
+    lam = np.asarray(lam).reshape(-1, 3)
     ends = np.full((q.size, 2), np.nan)
-    for i in range(q.size):
-        if 0.5 < q[i] < 1.0 and not math.isnan(m1[i]):
-            big_m = math.exp(-0.5 * _ball_z(q[i]) ** 2) / math.sqrt(2.0 * math.pi)
-            ends[i] = _interval.strip(q[i], min(max(m1[i], -big_m), big_m))
-    return np.asarray(res.radius).ravel(), lam, ends
-
-
-def _ball_z(q: float) -> float:
-    """Phi^{-1}(q) in binary64 (the strip hint's input only)."""
-    return float(_ball.arb(2).sqrt().mid() * (2 * (1 - _ball.arb(q))).erfcinv().mid())
+    valid = (q > 0.5) & (q < 1.0) & ~np.isnan(m1)
+    big_m = max_gradient_norm(np.where(valid, q, 0.75))
+    for i in np.flatnonzero(valid):
+        ends[i] = _interval.strip(q[i], min(max(m1[i], -big_m[i]), big_m[i]))
+    return lam, ends
 
 
 def _flat(
@@ -212,7 +208,7 @@ def verify_radius(
     False
     """
     shape, (qf, m1f, m2f, rf) = _flat(q, m1, m2, radius)
-    _, lam, ends = _hints(qf, m1f, m2f, _multipliers(multipliers, shape))
+    lam, ends = _hints(qf, m1f, m2f, _multipliers(multipliers, shape))
     ok = np.array(
         [
             _prove_one(qf[i], m1f[i], m2f[i], rf[i], lam[i], tuple(ends[i])) != NOT_PROVED
@@ -244,7 +240,7 @@ def prove_radius(
         ``how`` per element.
     """
     shape, (qf, m1f, m2f, rf) = _flat(q, m1, m2, radius)
-    _, lam, ends = _hints(qf, m1f, m2f, _multipliers(multipliers, shape))
+    lam, ends = _hints(qf, m1f, m2f, _multipliers(multipliers, shape))
     out = np.zeros(qf.size)
     proved = np.zeros(qf.size, dtype=bool)
     how = np.zeros(qf.size, dtype=np.int8)
@@ -277,6 +273,6 @@ def _lower_candidates(q: float, m1: float, r: float, ends: np.ndarray) -> list[f
         if math.isfinite(w2) and math.isfinite(w1):
             strip_r = _interval.strip_radius(w2, w1)
             out += [strip_r * (1.0 - 1e-12), strip_r * (1.0 - 1e-9)]
-        z = _ball_z(q)
-        out += [z * (1.0 - 1e-15), z * (1.0 - 1e-12)]
+        z = float(_cohen_floor(np.float64(q)))
+        out += [z, z * (1.0 - 1e-12)]
     return sorted({c for c in out if 0.0 < c < r}, reverse=True)
