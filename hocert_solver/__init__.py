@@ -32,6 +32,9 @@ TableVerificationError
 
 from importlib.metadata import PackageNotFoundError, version
 
+# First: importing _numba_cache points Numba's cache at a per-user directory, away from the
+# package folder, before any kernel module is imported; restore() below gives the setting back.
+from . import _numba_cache
 from .directional import (
     ABSTAIN,
     CONVERGED,
@@ -56,6 +59,8 @@ from .table import (
 )
 from .threat_models import l1_radius, l2_radius, linf_radius, subspace_radius
 from .verification import ProvedRadius, prove_radius, verify_radius
+
+_numba_cache.restore()
 
 try:
     __version__ = version("hocert")
