@@ -17,6 +17,7 @@ import hashlib
 import json
 import math
 import os
+import re
 import sys
 import zipfile
 from collections.abc import Callable, Sequence
@@ -157,6 +158,47 @@ class _Formatter(argparse.RawDescriptionHelpFormatter):
         super().__init__(prog, max_help_position=30, width=100)
 
 
+# What argparse should take for a negative number rather than an option: -0.6 and -3 (as
+# argparse does by itself) and also -1e-3, -.5 and -inf (which argparse < 3.13 takes for
+# unknown options).
+_NEGATIVE_NUMBER = re.compile(
+    r"^-(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$|^-(inf|infinity|nan)$", re.IGNORECASE
+)
+
+
+class _Parser(argparse.ArgumentParser):
+    """``argparse.ArgumentParser`` with the conventions of ``hocert`` (every subparser too).
+
+    No abbreviated options (``--sig`` is not ``--sigma``); negative numbers such as ``-1e-3``
+    and ``-inf`` are positional values; an unknown option is reported by the parser of the
+    (sub)command it was given to, with that command's usage and a close match if any.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
+        self._negative_number_matcher = _NEGATIVE_NUMBER
+
+    def parse_known_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        parsed, extras = super().parse_known_args(args, namespace)
+        if extras:  # here, not in the top-level parser: the usage shown is this command's
+            self.error(f"unrecognized arguments: {' '.join(extras)}{self._suggest(extras)}")
+        return parsed, extras
+
+    def _suggest(self, extras: list[str]) -> str:
+        import difflib
+
+        names = [o[2:] for o in self._option_string_actions if o.startswith("--")]
+        for extra in extras:
+            if extra.startswith("--"):
+                close = difflib.get_close_matches(extra[2:].split("=", 1)[0], names, n=1)
+                if close:
+                    return f" (did you mean --{close[0]}?)"
+        return ""
+
+
 EXIT_TEXT = """exit codes:
   0    success
   1    runtime failure (model error, Dask failure, ...)
@@ -179,7 +221,7 @@ def _add(
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``hocert`` (all subcommands)."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="hocert",
         description=(
             "Certified robustness of randomized smoothing with first-order information.\n"
@@ -294,7 +336,7 @@ def _add_radius(sub: Any) -> None:
         "g_A(x) (dimensionless). Negative m1: the gradient points against the move.\n"
         "(m1, m2) outside the feasible disk max(m1, 0)^2 + m2^2 <= M(q)^2 contradict q\n"
         "(exit 2; fractions of M(q) need --normalized).\n"
-        "Values such as -1e-3 or -inf need '--' before the positional arguments.",
+        "Negative values such as -0.6, -1e-3 or -inf can be given directly.",
         "  hocert radius 0.97 -0.0406 0.0474\n"
         "  hocert radius 0.97 -0.6 0.7 --normalized        # m1, m2 as fractions of M(q)\n"
         "  hocert radius 0.97 -0.6 0.7 --normalized --sigma 0.25 --json\n"
@@ -452,10 +494,11 @@ def _add_slice(sub: Any) -> None:
         "2-D slice of the certified region (the paper's Figure 1)",
         "The region certified by first-order information in the plane spanned by beta and a\n"
         "direction orthogonal to it (the region is symmetric about beta), against the\n"
-        "zeroth-order disk of radius sigma Phi^-1(q). Axes in input units.\n"
+        "zeroth-order disk of radius sigma Phi^-1(q). Axes in input units with --sigma, in\n"
+        "units of sigma without it.\n"
         "--grad-norm is ||beta||_2 as a fraction of M(q) (--units fraction, default), ||beta||_2\n"
         "itself (--units beta; beta = sigma grad g, dimensionless, at most M(q)), or\n"
-        "||grad g_A(x)||_2 in 1/input units (--units gradient).",
+        "||grad g_A(x)||_2 in 1/input units (--units gradient, needs --sigma).",
         "  hocert slice --q 0.9 --grad-norm 0.5 --sigma 0.25 --out slice.png\n"
         "  hocert slice --q 0.99 --grad-norm 0.02 --units beta --out slice.svg",
     )
@@ -464,10 +507,14 @@ def _add_slice(sub: Any) -> None:
     p.add_argument(
         "--units", choices=("fraction", "beta", "gradient"), default="fraction", help="(fraction)"
     )
-    p.add_argument("--sigma", type=_positive_float, default=1.0, help="noise level (1)")
+    p.add_argument(
+        "--sigma",
+        type=_positive_float,
+        help="noise level: axes in input units (default: axes in units of sigma)",
+    )
     p.add_argument("--out", metavar="FILE", default=DEFAULT_SLICE, help=f"({DEFAULT_SLICE})")
     p.add_argument("--angles", type=_int_at_least(8), default=360, help="directions (360)")
-    p.add_argument("--limit", type=_positive_float, help="axes half-width (input units)")
+    p.add_argument("--limit", type=_positive_float, help="axes half-width (axes units)")
     p.add_argument("--data", metavar="TSV", help="also write the radius per angle here")
     p.set_defaults(func=_cmd_slice)
 
@@ -527,18 +574,129 @@ def _progress(total: int, initial: int, desc: str, quiet: bool) -> Any:
     )
 
 
+# Schemes of Dask scheduler addresses (distributed.comm.registry); HOST:PORT alone means tcp.
+_SCHEDULER_SCHEMES = ("tcp", "tls", "ws", "wss", "ucx", "inproc")
+
+
+def _scheduler_address(address: str) -> str:
+    """``address`` as ``SCHEME://HOST:PORT`` (exit 2 when it cannot be a scheduler's)."""
+
+    def invalid(why: str) -> CliError:
+        return CliError(f"invalid Dask scheduler address {address!r}: {why}")
+
+    scheme, sep, loc = address.strip().partition("://")
+    if not sep:
+        scheme, loc = "tcp", address.strip()
+    scheme = scheme.lower()
+    if scheme in ("http", "https"):
+        raise invalid(
+            f"{scheme}:// is a web page (the dashboard, port 8787 by default); the scheduler "
+            "listens at tcp://HOST:PORT (port 8786 by default)"
+        )
+    if scheme not in _SCHEDULER_SCHEMES:
+        raise invalid(f"unknown scheme {scheme}://, expected tcp://HOST:PORT")
+    if scheme == "inproc":  # a scheduler in this process (tests, notebooks)
+        return f"{scheme}://{loc}"
+    host, colon, port = loc.rpartition(":")
+    bad = not colon or not host or any(c.isspace() or c in "/?#@" for c in loc)
+    if bad or not port.isdigit() or not 0 < int(port) < 65536:
+        raise invalid("expected [tcp://]HOST:PORT, e.g. tcp://10.0.0.5:8786")
+    return f"{scheme}://{loc}"
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
+def _probe_scheduler(address: str, timeout: float) -> None:
+    """Ask the server at ``address`` who it is; exit 1 unless a Dask scheduler answers in time.
+
+    ``distributed.Client`` does not bound its handshake: against a server that is not a
+    scheduler it can wait forever (a server that accepts and never answers) or misread the
+    reply (a web server's ``HTTP/1.1 400`` taken for a frame length of exabytes). The probe
+    runs in a daemon thread on its own event loop with an overall deadline, so it ends in
+    ``timeout`` seconds whatever the server does, and leaves nothing running behind.
+    """
+    import asyncio
+    import threading
+
+    from distributed.comm import connect
+    from distributed.security import Security
+
+    # TLS settings from the Dask config, as the Client takes them
+    connection_args = Security().get_connection_args("client")
+
+    async def identity() -> Any:
+        comm = await connect(address, timeout=timeout, **connection_args)
+        try:
+            await comm.write({"op": "identity", "reply": True})
+            return await comm.read()
+        finally:
+            comm.abort()
+
+    outcome: dict[str, Any] = {}
+
+    def probe() -> None:
+        try:
+            outcome["reply"] = asyncio.run(asyncio.wait_for(identity(), timeout))
+        except BaseException as exc:  # MemoryError (a bogus frame length) included
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=probe, name="hocert-scheduler-probe", daemon=True)
+    thread.start()
+    thread.join(timeout + 1.0)  # the probe's own deadline is timeout; this one is the backstop
+
+    def failure(why: str) -> CliError:
+        return CliError(f"cannot connect to the Dask scheduler at {address}: {why}", EXIT_FAILURE)
+
+    no_answer = (
+        f"no answer within {timeout:g} s (--connect-timeout); is a Dask scheduler listening "
+        "there? (the dashboard's port, 8787 by default, is not the scheduler's)"
+    )
+    if thread.is_alive() or isinstance(outcome.get("error"), asyncio.TimeoutError):
+        raise failure(no_answer)
+    error = outcome.get("error")
+    if isinstance(error, KeyboardInterrupt):
+        raise error
+    if isinstance(error, OSError):  # refused, unreachable, unknown host, closed: after retries
+        raise failure(_one_line(error))
+    if error is not None:  # the server does not speak Dask's protocol
+        detail = (
+            "its reply is not a Dask message"  # e.g. "HTTP/1.1" read as a frame length
+            if isinstance(error, MemoryError)
+            else f"{type(error).__name__}: {_one_line(error)}"
+        )
+        raise failure(
+            f"the server there does not speak the Dask protocol ({detail}); the dashboard's "
+            "port, 8787 by default, is not the scheduler's"
+        )
+    reply = outcome.get("reply")
+    kind = reply.get("type") if isinstance(reply, dict) else None
+    if kind != "Scheduler":
+        what = f"a Dask {kind}" if isinstance(kind, str) else "not a Dask scheduler"
+        raise failure(f"the server there is {what}, not the scheduler")
+
+
 def _connect(address: str, timeout: float, *, as_default: bool = False) -> Any:
-    """A Dask client connected to ``address`` (exit 1 when it cannot connect in time)."""
+    """A Dask client connected to ``address``.
+
+    Exit 2 for an address that cannot be a scheduler's (syntax, ``http://``), exit 1 when no
+    scheduler answers there within ``timeout`` seconds (refused, silent, a web server, ...).
+    """
     from distributed import Client
 
+    address = _scheduler_address(address)
+    if not address.startswith("inproc://"):
+        _probe_scheduler(address, timeout)
     try:
         return Client(address, timeout=f"{timeout}s", set_as_default=as_default)
-    except (OSError, TimeoutError) as exc:
+    except Exception as exc:  # the scheduler answered the probe but the client failed
         raise CliError(
-            f"cannot connect to the Dask scheduler at {address!r}: {exc}", EXIT_FAILURE
+            f"cannot connect to the Dask scheduler at {address}: {type(exc).__name__}: "
+            f"{_one_line(exc)}",
+            EXIT_FAILURE,
         ) from None
-    except (ValueError, TypeError) as exc:
-        raise CliError(f"invalid Dask scheduler address {address!r}: {exc}") from None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -680,15 +838,27 @@ def _resolve_backend(name: str | None, client: Any) -> str:
         raise CliError(str(exc)) from None
 
 
-def _num_classes(requested: int | None, width: int | None) -> int:
-    """--num-classes, checked against the model's output width (None: it returns labels)."""
+def _num_classes(requested: int | None, width: int | None, y: np.ndarray, where: str) -> int:
+    """--num-classes, checked against the model's output width (None: it returns labels)
+    and against the labels ``y`` of the data (exit 2 when too small)."""
     if requested is None:
         if width is None:
             raise CliError("the model returns labels, not scores: pass --num-classes")
-        return width
-    if width is not None and width != requested:
+        num_classes = width
+    elif width is not None and width != requested:
         raise CliError(f"--num-classes {requested} but the model returns {width} scores")
-    return requested
+    else:
+        num_classes = requested
+    low, high = (int(y.min()), int(y.max())) if y.size else (0, 0)
+    if low < 0:
+        raise CliError(f"{where}: labels y must be >= 0, got {low}")
+    if high >= num_classes:
+        given = f"--num-classes {num_classes} is" if requested else f"{num_classes} classes are"
+        raise CliError(
+            f"{given} too few: the labels y of {where} go up to {high} (labels must lie in "
+            f"[0, {num_classes}))"
+        )
+    return num_classes
 
 
 def _cmd_certify(args: argparse.Namespace) -> int:
@@ -698,7 +868,7 @@ def _cmd_certify(args: argparse.Namespace) -> int:
     model_path = _model_path(args.model)
     sigma = _resolve_sigma(args)
     out = _check_writable(args.out, "results")
-    num_classes = _num_classes(args.num_classes, _probe_model(model_path, x))
+    num_classes = _num_classes(args.num_classes, _probe_model(model_path, x), y, data_desc)
     subspaces = None if args.subspaces == "none" else args.subspaces
     names = _subspace_names(subspaces, tuple(x.shape[1:]))
 
@@ -978,6 +1148,11 @@ def _load_table(path: str, verify: bool = True) -> Any:
 
     if not Path(path).is_file():
         raise CliError(f"table file not found: {path}")
+    if not zipfile.is_zipfile(path):  # np.load would say "pickled data" of a TSV, say
+        raise CliError(
+            f"cannot load table {path}: not an .npz file; expected a table written by "
+            "'hocert table build' (a TSV of queries goes to --input)"
+        )
     try:
         return RadiusTable.load(path, verify=verify)
     except TableVerificationError as exc:  # altered or damaged: the message names the file
@@ -1164,15 +1339,19 @@ def _cmd_slice(args: argparse.Namespace) -> int:
 
     if not 0.5 < args.q < 1.0:
         raise CliError(f"--q must lie in (1/2, 1), got {args.q!r}")
+    if args.units == "gradient" and args.sigma is None:
+        raise CliError("--units gradient needs --sigma (beta = sigma * grad g_A(x))")
     out = _check_figure(args.out)
-    beta = _beta_norm(args.q, args.grad_norm, args.units, args.sigma)
+    # Without --sigma everything is in units of sigma (sigma = 1), not in input units.
+    sigma, units = (1.0, "units of sigma") if args.sigma is None else (args.sigma, "input units")
+    beta = _beta_norm(args.q, args.grad_norm, args.units, sigma)
     data = plot_slice(args.q, beta, args.sigma, out, angles=args.angles, limit=args.limit)
     if args.data is not None:
-        _write_slice_data(_check_writable(args.data, "slice data"), data, args.sigma)
+        _write_slice_data(_check_writable(args.data, "slice data"), data, sigma)
     r = data["radius"]
     print(
-        f"{out}: ||beta||_2 = {beta:.6g}; first-order radius {args.sigma * r.min():.6g} to "
-        f"{args.sigma * r.max():.6g} (input units), Cohen {args.sigma * _cohen(args.q):.6g}; "
+        f"{out}: ||beta||_2 = {beta:.6g}; first-order radius {sigma * r.min():.6g} to "
+        f"{sigma * r.max():.6g} ({units}), Cohen {sigma * _cohen(args.q):.6g}; "
         f"statuses {sorted(set(status_names(data['status'])))}"
     )
     return EXIT_OK

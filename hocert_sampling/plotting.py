@@ -389,7 +389,7 @@ def slice_region(q: float, beta_norm: float, angles: int = 360) -> dict[str, np.
 def plot_slice(
     q: float,
     beta_norm: float,
-    sigma: float,
+    sigma: float | None,
     out: str | os.PathLike[str],
     *,
     angles: int = 360,
@@ -403,14 +403,15 @@ def plot_slice(
         p_A, in (1/2, 1).
     beta_norm : float
         ``||beta||_2`` (dimensionless, ``<= M(q)``).
-    sigma : float
-        Noise level; the figure is in input units (radii times sigma).
+    sigma : float or None
+        Noise level; the figure is in input units (radii times sigma). None: in units of
+        sigma (the solver's radii, as with sigma = 1 but labelled so).
     out : path-like
         ``.png`` or ``.svg`` file.
     angles : int
         Directions drawn.
     limit : float, optional
-        Half-width of the axes in input units; default: a little beyond the region, at most
+        Half-width of the axes in the figure's units; default: a little beyond the region, at most
         three times Cohen's radius. Parts of the region beyond it (it can be unbounded) are
         clipped.
 
@@ -424,8 +425,9 @@ def plot_slice(
     from matplotlib.patches import Circle, Polygon
 
     data = slice_region(q, beta_norm, angles)
-    r0 = sigma * float(cohen_radius(q))
-    radius = sigma * data["radius"]
+    scale, units = (1.0, "units of $\\sigma$") if sigma is None else (sigma, "input units")
+    r0 = scale * float(cohen_radius(q))
+    radius = scale * data["radius"]
     finite = radius[np.isfinite(radius)]
     if limit is None:
         reach = float(finite.max()) if finite.size else 3.0 * r0
@@ -468,11 +470,12 @@ def plot_slice(
     ax.set_xlim(-limit, limit)
     ax.set_ylim(-limit, limit)
     ax.set_aspect("equal")
-    ax.set_xlabel("along $\\beta$ (input units)")
-    ax.set_ylabel("orthogonal to $\\beta$ (input units)")
+    ax.set_xlabel(f"along $\\beta$ ({units})")
+    ax.set_ylabel(f"orthogonal to $\\beta$ ({units})")
     frac = beta_norm / float(max_gradient_norm(q))
+    noise = "" if sigma is None else f", $\\sigma$ = {sigma:g}"
     ax.set_title(
-        f"q = {q:g}, $\\|\\beta\\|_2$ = {beta_norm:.4g} ({frac:.3g} M(q)), $\\sigma$ = {sigma:g}",
+        f"q = {q:g}, $\\|\\beta\\|_2$ = {beta_norm:.4g} ({frac:.3g} M(q)){noise}",
         fontsize=9,
     )
     ax.grid(alpha=0.3)
