@@ -24,6 +24,7 @@ import math
 
 import numpy as np
 from numba import njit
+from scipy import special
 
 from ._normal import expm1_pair, norm_mass, norm_sf_pdf, phi
 from ._quadrature import (
@@ -39,6 +40,7 @@ from ._quadrature import (
     N_GUIDE,
     U_CF,
     U_TOL,
+    X_TAIL,
     breakpoints_guided,
     max_panel_width,
     s_slope,
@@ -415,16 +417,87 @@ def dual_value(k0, k1, l2, r, q, m1, m2, rule, integ, res):
     return (res[3] + 0.5) - l0 * res[0] - l1 * res[1] - l2 * res[2]
 
 
+# The left tail is cut at -X_TAIL - TAIL_STEP j, j = 0..TAIL_STEPS; per cut, Phi(x_j) rounded up,
+# and E[(|X| - |x_J|)^+; X < x_J] at the last (X standard normal; SciPy, 1e-10 relative margin).
+TAIL_STEP = 0.5
+TAIL_STEPS = 22
+_TAIL_X = -X_TAIL - TAIL_STEP * np.arange(TAIL_STEPS + 1)
+_TAIL_MASS = special.ndtr(_TAIL_X) * (1.0 + 1e-10)
+_TAIL_EXCESS = float(
+    (
+        _TAIL_X[-1] * special.ndtr(_TAIL_X[-1])
+        + math.exp(-0.5 * _TAIL_X[-1] ** 2) / math.sqrt(2 * math.pi)
+    )
+    * (1.0 + 1e-10)
+    + 1e-300
+)
+_TAIL_EXCESS_9 = 1.23e-20  # E[(|X| - 9)^+; X < -9] = phi(9) - 9 Phi(-9), rounded up
+# Closed-form pieces have |u| >= U_CF - U_TOL, where psi(|u|) <= phi(u) / (U_CF - U_TOL)^2.
+_CF_PSI_FACTOR = (1.0 + 1e-12) / (U_CF - U_TOL) ** 2
+
+
+@njit(cache=True, inline="always")
+def _psi_upper(t):
+    """Upper bound on psi(t) = E[(Y - t)^+] = phi(t) - t (1 - Phi(t)) (Y standard normal).
+
+    psi is decreasing; psi(t) <= phi(t) / t^2 for t > 0 (the Mills-ratio bound
+    1 - Phi(t) >= phi(t) (1/t - 1/t^3)), psi(t) <= phi(0) for t >= 0 and psi(t) = -t + psi(-t)
+    <= -t + phi(0) for t < 0. Rounded up by far more than the few ulps of ``phi``.
+    """
+    if t > 1.0:
+        return phi(t) / (t * t) * (1.0 + 1e-12)
+    if t >= 0.0:
+        return 0.3989422804014328
+    return -t + 0.3989422804014328
+
+
+@njit(cache=True)
+def truncation_bound(l0, l1, l2, r):
+    """Bound on the part of D omitted by truncating the integrals to [-9, max(r, 0) + 9].
+
+    The integrands of D combine into -l2 psi(u(x)) (docs/math.md, "witness"), so the omitted
+    part is -l2 times the integral of psi(u) phi over the tails: it only lowers D, and this
+    bounds its size. For r >= 0, w = e^v <= 1 left of 0, so u >= u_lin(x) = (l0 - 1 + l1 x) / l2
+    there, which decreases to the left (psi increases). Cutting the left tail at
+    x_0 = -9 > x_1 > ... > x_J, psi(u) <= psi(u_lin(x_{j+1})) on [x_{j+1}, x_j] (mass at most
+    Phi(x_j)), and beyond x_J psi(u_lin(x_J) - c d) <= psi(u_lin(x_J)) + c d (c = l1 / l2,
+    d = x_J - x), which adds l1 E[(|X| - |x_J|)^+; X < x_J]. Right of r + 9,
+    l2 psi(u) <= w + l2 phi(0), whose integral is Phi(-9) + 0.4 l2 Phi(-9 - r), and
+    Phi(-9 - r) <= Phi(-9) e^{-9 r - r^2/2}. Without the sign of r this is
+    (l0 + l1 (r + 20) + l2 + 2) Phi(-9) (used for r < 0).
+    """
+    if not (r >= 0.0):
+        return 1.2e-19 * (2.0 + l0 + l1 * (r + 20.0) + l2)
+    right = _TAIL_MASS[0] * (1.0 + 0.4 * l2 * math.exp(-r * (X_TAIL + 0.5 * r)))
+    # u_lin rounded down (psi decreases): relative 1e-12 of the terms.
+    err = 1e-12 * (abs(l0) + 1.0 + X_TAIL * l1) / l2 + 1e-300
+    u9 = (l0 - 1.0 - X_TAIL * l1) / l2 - err
+    left = l2 * _psi_upper(u9) * _TAIL_MASS[0] + l1 * _TAIL_EXCESS_9
+    if left > 1e-18:
+        # Large multipliers (near the edge of the feasible disk): follow u_lin further out.
+        refined = 0.0
+        for j in range(TAIL_STEPS):
+            x = _TAIL_X[j + 1]
+            err = 1e-12 * (abs(l0) + 1.0 + abs(x) * l1) / l2 + 1e-300
+            refined += _psi_upper((l0 - 1.0 + l1 * x) / l2 - err) * _TAIL_MASS[j]
+        x = _TAIL_X[TAIL_STEPS]
+        err = 1e-12 * (abs(l0) + 1.0 + abs(x) * l1) / l2 + 1e-300
+        refined += _psi_upper((l0 - 1.0 + l1 * x) / l2 - err) * _TAIL_MASS[TAIL_STEPS]
+        left = min(left, l2 * refined + l1 * _TAIL_EXCESS)
+    return (left + right) * (1.0 + 1e-12)
+
+
 @njit(cache=True)
 def dual_error_floor(l0, l1, l2, r, q, m1, m2, integ):
     """Bound on the non-quadrature errors of dual_value (docs/math.md, "witness").
 
-    Writing D = 1 - l0 (1 - q) + l1 m1 + l2 m2 + E[s h] - l2 E[phi(u)], the closed-form pieces
-    (h = 0 where u >= U_CF, h = 1 where u <= -U_CF) can only LOWER the computed E[s h] (s has
-    the sign of u), so only the phi(u) mass they omit counts (``integ[7]``, bounded piece by
-    piece from the concavity of u). Truncating the quadrature to [-9, r + 9] omits
-    at most (l0 + l1 (r + 20) + l2 + 2) Phi(-9). Rounding: a small multiple of eps times the sum
-    of the magnitudes of all terms, taken from the absolute sums.
+    Writing D = 1 - l0 (1 - q) + l1 m1 + l2 m2 - l2 E[psi(u)] with
+    psi(u) = phi(u) - u (1 - Phi(u)), the closed-form pieces (h = 0 where u >= U_CF, h = 1 where
+    u <= -U_CF, and no phi(u) term) raise the computed D by l2 psi(|u|) <= l2 phi(u) / u^2 there
+    (the Mills-ratio bound), so the phi(u) mass they omit (``integ[7]``, bounded piece by piece
+    from the concavity of u) counts divided by (U_CF - U_TOL)^2. The truncation of the
+    quadrature to [-9, r + 9] is bounded by ``truncation_bound``. Rounding: a small multiple of
+    eps times the sum of the magnitudes of all terms, taken from the absolute sums.
     """
     mags = (
         1.0
@@ -434,9 +507,9 @@ def dual_error_floor(l0, l1, l2, r, q, m1, m2, integ):
         + integ[0]
         + integ[6]
     )
-    omitted_phi = l2 * integ[7]
-    truncation = 1.2e-19 * (2.0 + l0 + l1 * (r + 20.0) + l2)
-    return 64.0 * EPS * mags + omitted_phi + truncation
+    # There |u| >= U_CF - U_TOL and the omitted part of D is l2 psi(|u|) <= l2 phi(u) / u^2.
+    omitted_phi = l2 * integ[7] * _CF_PSI_FACTOR
+    return 64.0 * EPS * mags + omitted_phi + truncation_bound(l0, l1, l2, r)
 
 
 @njit(cache=True)

@@ -94,6 +94,10 @@ NEWTON_BUDGETS = (12, 60)
 # takes over.
 WARM_BUDGETS = (8,)
 MAX_CONTINUATION = 60
+# A witnessed radius more than this (relative to max(1, r*)) below Newton's solution r* did not
+# meet the 1e-6 accuracy goal (the witness's error bounds forced it down: multipliers of 1e14
+# and more near the edge of the feasible disk): it is still certified, but reported FALLBACK.
+ACCURACY = 5e-7
 # Newton gives up after CRAWL_LIMIT consecutive steps shorter than CRAWL_STEP (a start too far
 # away for the local model); the continuation paths then take over.
 CRAWL_STEP = 1e-3
@@ -606,6 +610,12 @@ def _setup(q, a, b, m1_caller, m2_caller, scale):
 
 
 @njit(cache=True, inline="always")
+def _accuracy_status(r_star, r):
+    """CONVERGED if the witnessed r is within ACCURACY of Newton's r_star, else FALLBACK."""
+    return CONVERGED if r_star - r <= ACCURACY * max(1.0, r_star) else FALLBACK
+
+
+@njit(cache=True, inline="always")
 def _set_lam(theta, l1_zero, lam):
     """lam = (l0, l1, l2) of theta = (k0, k1, l2, r*): the witness's multipliers (_certify)."""
     rs = theta[3]
@@ -671,7 +681,8 @@ def solve_one(q, a, b, m1_caller, m2_caller, tables, lam):
                 _set_lam(theta, l1_zero, lam_rw)
             if rw > 0.0:
                 lam[:] = lam_rw if rw >= unchecked_rw else lam_unchecked
-                return max(rw, unchecked_rw), CONVERGED, nit
+                r_out = max(rw, unchecked_rw)
+                return r_out, _accuracy_status(theta[3], r_out), nit
     r_strip, w2, w1 = certified_strip_radius(q, m1)
     if r_strip == math.inf:
         return math.inf, CONVERGED, nit
@@ -684,7 +695,8 @@ def solve_one(q, a, b, m1_caller, m2_caller, tables, lam):
             _set_lam(theta, l1_zero, lam_rw)
         if rw > r_strip:
             lam[:] = lam_rw if rw >= unchecked_rw else lam_unchecked
-            return max(rw, unchecked_rw), CONVERGED, nit
+            r_out = max(rw, unchecked_rw)
+            return r_out, _accuracy_status(theta[3], r_out), nit
         if theta[3] <= r_strip + STRIP_EXACT * max(1.0, r_strip):
             # The first-order gain is about the size of the witness step-back: the strip
             # radius is then within STRIP_EXACT of the solution, well inside the 1e-6 goal.

@@ -60,11 +60,17 @@ class RadiusResult:
         (only with ``on_invalid="nan"``). Every finite positive radius is backed by a dual
         certificate: it is never larger than the true radius of Theorem 3.
     status : ndarray of int8
-        ``0`` (CONVERGED): first-order radius, solved and certified to full accuracy (``+inf``
-        on the boundary of the feasible disk, within ``FEASIBILITY_SLACK`` = 1e-12 relative).
+        ``0`` (CONVERGED): first-order radius, solved and certified to full accuracy (1e-6
+        relative). ``+inf`` only where ball arithmetic proves ``(m1, m2)`` on or beyond the
+        boundary of the feasible disk (beyond by at most ``FEASIBILITY_SLACK`` = 1e-12
+        relative: rounding).
         ``1`` (ABSTAIN): ``q <= 1/2``, radius 0.
-        ``3`` (FALLBACK): the first-order solve did not converge or could not be certified; the
-        radius is the (smaller, still certified) m2 = 0 radius R(q, m1, 0).
+        ``3`` (FALLBACK): a smaller radius, still certified, that may lie more than 1e-6 below
+        the first-order radius: the m2 = 0 radius R(q, m1, 0) where the solve did not converge
+        or could not be certified; the witness's radius where its error bounds put it more than
+        ``5e-7 max(1, r)`` below the solution; or, within ``edge_gap(q)`` of the boundary of the
+        feasible disk (where double precision cannot resolve R), the radius of the point pulled
+        inward to that gap.
         ``4`` (INCONSISTENT): ``(m1, m2)`` lie outside the feasible disk
         ``max(m1, 0)^2 + m2^2 <= M(q)^2`` by more than ``FEASIBILITY_SLACK`` (relative): no
         classifier with ``p_A >= q`` has such a gradient, so the bounds contradict ``q``
@@ -291,29 +297,57 @@ def _directional(
             a = np.maximum(m1f[todo] / big_m, -1.0)  # E[X f] >= -M(q): lower m1 adds nothing
             b = m2f[todo] / big_m
         rho = _disk_rho(a, b)
-        # On the boundary of the feasible disk (up to FEASIBILITY_SLACK: rounding) R = +inf;
-        # rounding would put the point a hair inside, so it is not solved. Further out the
-        # bounds contradict q: INCONSISTENT, with the zeroth-order radius Phi^{-1}(q).
-        on_or_out = rho >= 1.0
+        # Outside the feasible disk by more than FEASIBILITY_SLACK the bounds contradict q:
+        # INCONSISTENT, with the zeroth-order radius Phi^{-1}(q). Within edge_gap(q) of its
+        # boundary double precision cannot resolve R (docs/math.md §8): R = +inf only where
+        # ball arithmetic proves the point on or beyond the boundary (within the slack: rounding);
+        # elsewhere the point is pulled inward to the gap edge_gap(q), where the solver meets
+        # its accuracy, and its (smaller, certified) radius is returned with status FALLBACK.
         outside = rho > 1.0 + FEASIBILITY_SLACK
-        r = np.where(outside, _cohen_floor(qt), np.inf)
+        gap = edge_gap(qt)
+        near = ~outside & (rho >= 1.0 - gap)
+        r = np.where(outside, _cohen_floor(qt), np.nan)
         st = np.where(outside, INCONSISTENT, CONVERGED).astype(np.int8)
         it = np.zeros(qt.size, dtype=np.int32)
-        inside = ~on_or_out
+        m1_in, m2_in = m1f[todo].copy(), m2f[todo].copy()
+        if near.any():
+            on_edge = _proved_on_edge(qt[near], m1_in[near], m2_in[near])
+            idx = np.flatnonzero(near)
+            r[idx[on_edge]] = np.inf
+            pull = idx[~on_edge]
+            # Scale (max(a, 0), b) to the radius 1 - gap (R is non-decreasing in m1 and m2, so
+            # the pulled point's radius is certified for the caller's), rounding down.
+            f = (1.0 - gap[pull]) / rho[pull] * (1.0 - 4.0 * _EPS)
+            b[pull] = b[pull] * f
+            a[pull] = np.where(a[pull] > 0.0, a[pull] * f, a[pull])
+            m1_in[pull] = np.where(m1_in[pull] > 0.0, m1_in[pull] * f, m1_in[pull])
+            m2_in[pull] = m2_in[pull] * f
+        inside = np.isnan(r)
         if inside.any():
             ri = np.empty(int(inside.sum()))
             si = np.empty(ri.size, dtype=np.int8)
             ii = np.empty(ri.size, dtype=np.int32)
             li = np.empty((ri.size, 3))
             tables = _warm_start.load_tables()
-            m1_in, m2_in = m1f[todo][inside], m2f[todo][inside]
             _solve.solve_many(
-                qt[inside], a[inside], b[inside], m1_in, m2_in, tables, ri, si, ii, li
+                qt[inside],
+                a[inside],
+                b[inside],
+                m1_in[inside],
+                m2_in[inside],
+                tables,
+                ri,
+                si,
+                ii,
+                li,
             )
             r[inside], st[inside], it[inside] = ri, si, ii
             lam_t = np.full((qt.size, 3), np.nan)
             lam_t[inside] = li
             lam[todo] = lam_t
+        # Pulled-in points: their radius is certified but below the caller's R by more than the
+        # accuracy goal.
+        st[near & np.isfinite(r) & (st == CONVERGED)] = FALLBACK
         radius[todo] = r
         status[todo] = st
         nit[todo] = it
@@ -328,6 +362,43 @@ _COHEN_ROUND_DOWN = 16.0 * np.finfo(np.float64).eps
 def _cohen_floor(q: np.ndarray) -> np.ndarray:
     """Phi^{-1}(q) rounded down (q in (1/2, 1); +inf at q = 1)."""
     return special.ndtri(q) * (1.0 - _COHEN_ROUND_DOWN)
+
+
+_EPS = float(np.finfo(np.float64).eps)
+
+#: Relative gap to the boundary of the feasible disk, ``1 - hypot(max(m1, 0), m2) / M(q)``,
+#: below which points are pulled inward (status FALLBACK), see ``edge_gap``.
+EDGE_GAP = 1e-8
+
+
+def edge_gap(q: ArrayLike) -> np.ndarray:
+    """Smallest gap ``1 - hypot(max(m1, 0), m2) / M(q)`` that the solver resolves to 1e-6.
+
+    Near the boundary of the feasible disk the dual multipliers grow like 1 / gap (1e14 at
+    gap 1e-8 and q = 1 - 1e-8), and the witness's rounding and truncation bounds, which grow
+    with them, push the certified radius below R by about 2.5e-15 / gap relative, more as q
+    approaches 1 (measured against the reference solver: tests/solver/test_edges.py). Points
+    closer to the boundary are solved at this gap instead (their radius is smaller, still
+    certified, and flagged FALLBACK). ``EDGE_GAP`` = 1e-8 for q <= 1 - 1.5e-6, growing like
+    (1 - q)^-0.82 above: 6e-7 at q = 1 - 1e-8, 1.2e-3 at q = 1 - 1e-12.
+    """
+    qa = _as_float_array(q, "q")
+    with np.errstate(divide="ignore"):
+        near_one = 1.4e-8 * (1e-6 / np.maximum(1.0 - qa, 1e-300)) ** 0.82
+    return np.minimum(np.maximum(EDGE_GAP, near_one), 0.5)
+
+
+def _proved_on_edge(q: np.ndarray, m1: np.ndarray, m2: np.ndarray) -> np.ndarray:
+    """Where ball arithmetic proves ``hypot(max(m1, 0), m2) >= M(q)`` (R = +inf), per element."""
+    from . import verification  # python-flint: only for points at the edge
+
+    return np.array(
+        [
+            verification._infinite_is_proved(float(x), float(y), float(z))
+            for x, y, z in zip(q, m1, m2)
+        ],
+        dtype=bool,
+    )
 
 
 def _disk_rho(a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -637,6 +637,13 @@ def _solver_version() -> str:
     return str(__version__)
 
 
+def _disk_rho_of(q: FloatArray, m1: FloatArray, m2: FloatArray) -> FloatArray:
+    """hypot(max(m1, 0), m2) / M(q) in floating point (as directional_radius computes it)."""
+    big_m = max_gradient_norm(q)
+    a = np.maximum(np.asarray(m1, np.float64) / big_m, -1.0)
+    return np.hypot(np.maximum(a, 0.0), np.asarray(m2, np.float64) / big_m)
+
+
 def _solve_chunk(
     q: FloatArray, m1: FloatArray, m2: FloatArray, numba_threads: int | None
 ) -> tuple[FloatArray, Int8Array, FloatArray, str]:
@@ -654,6 +661,16 @@ def _solve_chunk(
     radius = np.array(res.radius, dtype=np.float64).reshape(-1)
     status = np.array(res.status, dtype=np.int8).reshape(-1)
     lam = np.array(lam_out, dtype=np.float64).reshape(-1, 3)
+    # Cells on the boundary of the disk in the table's normalised grid keep R = +inf (allowed
+    # by the verifier on edge cells); directional_radius pulls such float points inward unless
+    # ball arithmetic proves them on the boundary. Aligning the two is open work (issue #11).
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        rho = _disk_rho_of(np.asarray(q, np.float64), np.asarray(m1, np.float64), m2)
+    qa = np.asarray(q, np.float64)
+    on_edge = (qa > 0.5) & (qa < 1.0) & (rho >= 1.0) & (rho <= 1.0 + FEASIBILITY_SLACK)
+    radius[on_edge] = np.inf
+    status[on_edge] = CONVERGED
+    lam[on_edge] = np.nan
     q, m1, m2 = (np.ascontiguousarray(x, dtype=np.float64) for x in (q, m1, m2))
     m_up, z_ok = _proof_bounds(q)
     _settle_cells(q, m1, m2, radius, status, lam, m_up, z_ok)
@@ -664,6 +681,9 @@ def _atomic_write_npz(path: Path, **arrays: Any) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as fh:
+            umask = os.umask(0o077)  # read the umask (the strictest one in the meantime)
+            os.umask(umask)
+            os.chmod(tmp, 0o666 & ~umask)  # mkstemp's 0600 -> the mode open() would give
             np.savez(fh, **arrays)
         os.replace(tmp, path)
     except BaseException:

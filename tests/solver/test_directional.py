@@ -18,8 +18,10 @@ from hocert_solver import (
     cohen_radius,
     directional_radius,
     max_gradient_norm,
+    verify_radius,
 )
-from hocert_solver.directional import FEASIBILITY_SLACK
+from hocert_solver.directional import FEASIBILITY_SLACK, edge_gap
+from hocert_solver.verification import _infinite_is_proved
 from tests.solver.worked_values import WORKED
 
 
@@ -128,10 +130,40 @@ def test_cohen_corner_is_exact():
 
 def test_unbounded_cases():
     q = 0.8
-    big_m = max_gradient_norm(q)
+    big_m = max_gradient_norm(q) * (1 + 1e-13)  # on or beyond the boundary, within the slack
     assert directional_radius(q, big_m, 0.0).radius == np.inf  # m1 = M: half-space along v
     res = directional_radius(q, 0.0, big_m)  # m2 = M: half-space across v, p(r) = q forever
     assert res.radius == np.inf
+    assert res.status == CONVERGED
+
+
+@pytest.mark.parametrize("q", [0.51, 0.8, 0.999999, 1 - 1e-12])
+def test_points_a_few_ulps_inside_the_disk_are_pulled_inward_not_infinite(q):
+    # The true R is finite (about 8 sigma) one ulp inside the disk; double precision cannot
+    # resolve it, so the point is solved at the gap edge_gap(q): a finite radius, proved, and
+    # flagged FALLBACK. +inf only where ball arithmetic proves the point on the boundary.
+    big_m = float(max_gradient_norm(q))
+    gap = float(edge_gap(q))
+    rho = 1.0 - np.array([1e-13, 1e-11, 0.5 * gap])  # inside by more than M's rounding
+    for m1, m2 in [(0.0 * rho, rho * big_m), (0.6 * rho * big_m, 0.8 * rho * big_m)]:
+        res = directional_radius(q, m1, m2)
+        assert np.all(np.isfinite(res.radius))
+        np.testing.assert_array_equal(res.status, FALLBACK)
+        # all at the pulled-in point: the same radius, no larger than just outside the band
+        np.testing.assert_allclose(res.radius, res.radius[0], rtol=1e-7)
+        inner = directional_radius(q, m1[0] * (1 - 2 * gap), m2[0] * (1 - 2 * gap))
+        assert inner.radius <= res.radius[0] * (1 + 1e-6)
+        assert np.all(verify_radius(q, m1, m2, res.radius))
+    # One ulp from the float boundary: +inf exactly where ball arithmetic puts the point on or
+    # beyond the exact boundary, else the pulled-in radius.
+    for m2 in big_m * (1.0 + np.arange(-4, 5) * 1.1e-16):
+        res = directional_radius(q, 0.0, m2)
+        if _infinite_is_proved(q, 0.0, m2):
+            assert res.radius == np.inf
+            assert res.status == CONVERGED
+        else:
+            assert np.isfinite(res.radius)
+            assert res.status == FALLBACK
 
 
 def test_infeasible_input_is_inconsistent_with_cohens_radius():

@@ -1,0 +1,136 @@
+"""The edge of the domain (issue #11): the witness's truncation bound, accuracy up to
+``edge_gap(q)``, +inf only where proved, and an adversarial fuzz (statuses, monotonicity)."""
+
+from __future__ import annotations
+
+import math
+import os
+
+import numpy as np
+import pytest
+from scipy import integrate, special
+
+from hocert_solver import (
+    CONVERGED,
+    FALLBACK,
+    INCONSISTENT,
+    directional_radius,
+    max_gradient_norm,
+)
+from hocert_solver._integrals import truncation_bound
+from hocert_solver.directional import edge_gap
+from hocert_solver.verification import _infinite_is_proved
+from tests.reference import reference_radius_info
+from tests.solver.domain import adversarial_edge_triples
+
+
+def _psi(t: float) -> float:
+    """E[(Y - t)^+] = phi(t) (1 - t R(t)) for Y standard normal, R the Mills ratio (erfcx)."""
+    if t < 0.0:
+        return -t + _psi(-t)
+    mills = special.erfcx(t / math.sqrt(2)) * math.sqrt(math.pi / 2)
+    return float(math.exp(-0.5 * t * t) / math.sqrt(2 * math.pi) * (1.0 - t * mills))
+
+
+def _tail_integral(l0: float, l1: float, l2: float, r: float) -> float:
+    """l2 times the integral of psi(u(x)) phi(x) outside [-9, r + 9], by adaptive quadrature."""
+
+    def f(x: float) -> float:
+        s = l0 + l1 * x - math.exp(r * x - 0.5 * r * r) if r * x < 700 else -math.inf
+        if s == -math.inf:
+            return 0.0 if x < 0 else math.exp(-0.5 * (x - r) ** 2) / math.sqrt(2 * math.pi)
+        return l2 * _psi(s / l2) * math.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)
+
+    left = integrate.quad(f, -40.0, -9.0, epsabs=1e-30, epsrel=1e-8, limit=400)[0]
+    right = integrate.quad(f, r + 9.0, r + 40.0, epsabs=1e-30, epsrel=1e-8, limit=400)[0]
+    return left + right
+
+
+@pytest.mark.parametrize(
+    ("lam", "r"),
+    [
+        ((1.2, 0.4, 0.3), 0.5),
+        ((4.6e14, 1.3e6, 8.3e13), 8.2),  # near the edge, q = 1 - 1e-8
+        ((4.66e14, 6.96e13, 2.29e13), 8.3),  # u < 0 left of -9: a real tail
+        ((4.67e14, 3.67e13, 6.35e13), 8.3),
+        ((4.0e8, 4.7, 3.1e8), 6.1),
+        ((1e3, 1e3, 1e-3), 0.05),
+        ((50.0, 0.0, 1e-6), 2.0),
+    ],
+)
+def test_truncation_bound_covers_the_omitted_tails(lam, r):
+    l0, l1, l2 = lam
+    omitted = _tail_integral(l0, l1, l2, r)
+    bound = truncation_bound(l0, l1, l2, r)
+    assert omitted <= bound
+    # and it is not the old crude bound where that was 1e4 times too large
+    assert bound <= max(1e-15, 1e3 * omitted, 1.2e-19 * (2 + l0 + l1 * (r + 20) + l2))
+
+
+EDGE_POINTS = [
+    (q, ang, where)
+    for q in (0.51, 0.9, 0.9999, 1 - 1e-7)
+    for ang in (-0.3, 0.0, 0.6)
+    for where in ("gap 1e-4", "at edge_gap")
+]
+
+
+@pytest.mark.parametrize(("q", "ang", "where"), EDGE_POINTS)
+def test_accurate_down_to_the_edge_gap(q, ang, where):
+    big_m = float(max_gradient_norm(q))
+    gap = 1e-4 if where == "gap 1e-4" else 1.02 * float(edge_gap(q))
+    rho = 1.0 - gap
+    m1, m2 = (ang * big_m, rho * big_m) if ang <= 0 else (ang * rho * big_m, 0.8 * rho * big_m)
+    res = directional_radius(q, m1, m2)
+    ref = reference_radius_info(q, m1, m2).radius
+    assert res.radius <= ref * (1 + 1e-9)
+    assert res.status == CONVERGED
+    assert ref - res.radius <= 1e-6 * max(1.0, ref)
+
+
+def _fuzz(n: int, seed: int) -> dict[str, float]:
+    rng = np.random.default_rng(seed)
+    q, m1, m2 = adversarial_edge_triples(n, rng)
+    res = directional_radius(q, m1, m2)
+    r, st = np.asarray(res.radius), np.asarray(res.status)
+    assert np.all(np.isin(st, [CONVERGED, FALLBACK, INCONSISTENT, 1]))
+    assert not np.any(np.isnan(r))
+    # +inf only where ball arithmetic proves the point on the boundary (q < 1 here)
+    inf = np.flatnonzero(np.isinf(r))
+    for p in inf:
+        assert _infinite_is_proved(float(q[p]), float(m1[p]), float(m2[p])), (q[p], m1[p], m2[p])
+    # monotone: raising max(m1, 0) and m2 by 1e-9 (relative) never lowers R by more than 1e-6
+    up = directional_radius(q, np.where(m1 > 0, m1 * (1 + 1e-9), m1), m2 * (1 + 1e-9))
+    st_up = np.asarray(up.status)
+    both = (st != INCONSISTENT) & (st_up != INCONSISTENT) & np.isfinite(r)
+    with np.errstate(invalid="ignore"):
+        drop = np.where(both, (r - np.asarray(up.radius)) / np.maximum(1.0, r), 0.0)
+    converged = both & (st == CONVERGED) & (st_up == CONVERGED)
+    return {
+        "inf": inf.size,
+        "worst_drop_converged": float(np.max(drop[converged], initial=0.0)),
+        "worst_drop": float(np.max(drop, initial=0.0)),
+    }
+
+
+def test_adversarial_fuzz():
+    stats = _fuzz(20_000, seed=0)
+    assert stats["worst_drop_converged"] <= 1e-6
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="open (issue #11): within ~1e-8 of q = 1/2 and ~1e-7 of the disk's edge the solve "
+    "can fail (FALLBACK to the strip radius, 1e-8 instead of 3e-5) where a point just inside "
+    "converges: monotone only up to 3e-5 absolute there",
+)
+def test_adversarial_fuzz_monotone_across_statuses():
+    assert _fuzz(20_000, seed=0)["worst_drop"] <= 1e-6
+
+
+@pytest.mark.slow
+def test_adversarial_fuzz_large():
+    n = int(float(os.environ.get("HOCERT_FUZZ_N", "1e6")))
+    for start in range(0, n, 200_000):
+        stats = _fuzz(min(200_000, n - start), seed=1 + start)
+        assert stats["worst_drop_converged"] <= 1e-6
