@@ -451,6 +451,13 @@ def _psi_upper(t):
     return -t + 0.3989422804014328
 
 
+@njit(cache=True, inline="always")
+def _u_line_down(l0, l1, l2, x):
+    """(l0 - 1 + l1 x) / l2 rounded down by 1e-12 of its terms: a lower bound on u left of 0."""
+    err = 1e-12 * (abs(l0) + 1.0 + abs(x) * l1) / l2 + 1e-300
+    return (l0 - 1.0 + l1 * x) / l2 - err
+
+
 @njit(cache=True)
 def truncation_bound(l0, l1, l2, r):
     """Bound on the part of D omitted by truncating the integrals to [-9, max(r, 0) + 9].
@@ -469,20 +476,14 @@ def truncation_bound(l0, l1, l2, r):
     if not (r >= 0.0):
         return 1.2e-19 * (2.0 + l0 + l1 * (r + 20.0) + l2)
     right = _TAIL_MASS[0] * (1.0 + 0.4 * l2 * math.exp(-r * (X_TAIL + 0.5 * r)))
-    # u_lin rounded down (psi decreases): relative 1e-12 of the terms.
-    err = 1e-12 * (abs(l0) + 1.0 + X_TAIL * l1) / l2 + 1e-300
-    u9 = (l0 - 1.0 - X_TAIL * l1) / l2 - err
-    left = l2 * _psi_upper(u9) * _TAIL_MASS[0] + l1 * _TAIL_EXCESS_9
+    left = l2 * _psi_upper(_u_line_down(l0, l1, l2, -X_TAIL)) * _TAIL_MASS[0] + l1 * _TAIL_EXCESS_9
     if left > 1e-18:
         # Large multipliers (near the edge of the feasible disk): follow u_lin further out.
+        # psi(u_lin(x_{j+1})) on [x_{j+1}, x_j], mass <= Phi(x_j); beyond x_J, mass Phi(x_J).
         refined = 0.0
-        for j in range(TAIL_STEPS):
-            x = _TAIL_X[j + 1]
-            err = 1e-12 * (abs(l0) + 1.0 + abs(x) * l1) / l2 + 1e-300
-            refined += _psi_upper((l0 - 1.0 + l1 * x) / l2 - err) * _TAIL_MASS[j]
-        x = _TAIL_X[TAIL_STEPS]
-        err = 1e-12 * (abs(l0) + 1.0 + abs(x) * l1) / l2 + 1e-300
-        refined += _psi_upper((l0 - 1.0 + l1 * x) / l2 - err) * _TAIL_MASS[TAIL_STEPS]
+        for j in range(TAIL_STEPS + 1):
+            x = _TAIL_X[min(j + 1, TAIL_STEPS)]
+            refined += _psi_upper(_u_line_down(l0, l1, l2, x)) * _TAIL_MASS[j]
         left = min(left, l2 * refined + l1 * _TAIL_EXCESS)
     return (left + right) * (1.0 + 1e-12)
 

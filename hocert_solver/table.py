@@ -97,6 +97,7 @@ from .directional import (
     PROJECTED,
     STATUS_NAMES,
     _directional,
+    _disk_rho,
     cohen_radius,
     directional_radius,
     max_gradient_norm,
@@ -640,8 +641,7 @@ def _solver_version() -> str:
 def _disk_rho_of(q: FloatArray, m1: FloatArray, m2: FloatArray) -> FloatArray:
     """hypot(max(m1, 0), m2) / M(q) in floating point (as directional_radius computes it)."""
     big_m = max_gradient_norm(q)
-    a = np.maximum(np.asarray(m1, np.float64) / big_m, -1.0)
-    return np.hypot(np.maximum(a, 0.0), np.asarray(m2, np.float64) / big_m)
+    return _disk_rho(np.asarray(m1, np.float64) / big_m, np.asarray(m2, np.float64) / big_m)
 
 
 def _solve_chunk(

@@ -63,8 +63,8 @@ def test_truncation_bound_covers_the_omitted_tails(lam, r):
     omitted = _tail_integral(l0, l1, l2, r)
     bound = truncation_bound(l0, l1, l2, r)
     assert omitted <= bound
-    # and it is not the old crude bound where that was 1e4 times too large
-    assert bound <= max(1e-15, 1e3 * omitted, 1.2e-19 * (2 + l0 + l1 * (r + 20) + l2))
+    # and tight: within 4x of the omitted part (the old bound was up to 3e9 times too large)
+    assert bound <= 4.0 * omitted
 
 
 EDGE_POINTS = [
