@@ -41,17 +41,17 @@ import numpy as np
 from numba import njit
 
 Z_MIN = 0.1
-Z_MAX = 5.4
-NZ = 54
-LZ_MIN = -6.0  # the small-z table covers log10 z in [LZ_MIN, log10(Z_MIN)]
+Z_MAX = 7.9  # beyond, 1 - q < 1.4e-15 holds too few bits for Newton to converge
+NZ = 79
+LZ_MIN = -8.0  # the small-z table covers log10 z in [LZ_MIN, log10(Z_MIN)]
 LZ_MAX = math.log10(Z_MIN)
-NZ_SMALL = 26
+NZ_SMALL = 36
 A_MAX = 0.9
 NA = 59  # nodes on the s-axis
-BETA_MAX = 0.995
+BETA_MAX = 1.0 - 1e-8  # down to the gap where points near the edge are solved
 KAPPA = 0.1
 V_MAX = BETA_MAX - KAPPA * math.log1p(-BETA_MAX)
-NB = 30
+NB = 55
 # The beta = 0 layer holds the limit b -> 0, solved at this beta.
 BETA_ZERO_PROXY = 1e-4
 N_COORDS = 5  # G0..G3, then a*

@@ -120,12 +120,13 @@ def test_adversarial_fuzz():
 
 @pytest.mark.xfail(
     strict=True,
-    reason="open (issue #11): within ~1e-8 of q = 1/2 and ~1e-7 of the disk's edge the solve "
-    "can fail (FALLBACK to the strip radius, 1e-8 instead of 3e-5) where a point just inside "
-    "converges: monotone only up to 3e-5 absolute there",
+    reason="open (issue #11): below the small-z table (q - 1/2 < 4e-9) and within ~1e-8 of the "
+    "disk's edge the solve can fail (FALLBACK to the strip radius, 3e-9 instead of 1.8e-5 at "
+    "q = 1/2 + 1.3e-9, a = -1) where a point just inside converges: monotone only up to 2e-5 "
+    "absolute there (seed 2; seeds 0, 1, 3-5 stay below 1e-6)",
 )
 def test_adversarial_fuzz_monotone_across_statuses():
-    assert _fuzz(20_000, seed=0)["worst_drop"] <= 1e-6
+    assert max(_fuzz(20_000, seed=s)["worst_drop"] for s in range(6)) <= 1e-6
 
 
 @pytest.mark.slow
