@@ -1,0 +1,28 @@
+"""The exceptions of the lookup tables (public as ``hocert_solver.table.TableBuildError`` and
+``hocert_solver.table.TableVerificationError``).
+
+They live here, below every table module, so that the private modules can raise them without
+importing the public ``table`` module; their ``__module__`` is that public home.
+"""
+
+from __future__ import annotations
+
+__all__ = ["TableBuildError", "TableVerificationError"]
+
+
+class TableBuildError(RuntimeError):
+    """A table build could not proceed (checkpoint mismatch or a checkpoint chunk that fails
+    verification, worker version mismatch)."""
+
+    __module__ = "hocert_solver.table"
+
+
+class TableVerificationError(ValueError):
+    """A table's contents are not proved by its own witnesses (:meth:`RadiusTable.verify`).
+
+    Raised by :meth:`RadiusTable.load` for a file altered or damaged after it was built (or a
+    version-1 file, which holds no witness multipliers), and by the constructor for a
+    ``big_m`` that does not match ``q``.
+    """
+
+    __module__ = "hocert_solver.table"
