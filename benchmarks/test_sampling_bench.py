@@ -52,8 +52,8 @@ import onnxruntime as ort
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
+from hocert.examples import EXAMPLE_NUM_CLASSES, EXAMPLE_SIGMA, load_example
 from hocert_sampling.backend import Backend, cupy_available, get_backend
-from hocert_sampling.examples import EXAMPLE_NUM_CLASSES, EXAMPLE_SIGMA, load_example
 from hocert_sampling.models import CallableModel, LabelModel, OnnxModel
 from hocert_sampling.sampler import sample_statistics
 

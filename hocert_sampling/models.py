@@ -48,6 +48,7 @@ __all__ = [
     "OnnxModel",
     "as_label_model",
     "labels_from_output",
+    "probe_onnx_model",
 ]
 
 
@@ -209,6 +210,84 @@ _ONNX_DTYPES = {
 _ONNX_INPUT_TYPES = ("tensor(float)", "tensor(double)", "tensor(float16)")
 
 
+def _onnx_input(session: Any, input_name: str | None) -> Any:
+    """The metadata of the input to feed: ``input_name``, or the model's only input."""
+    inputs = {i.name: i for i in session.get_inputs()}
+    if input_name is None:
+        if len(inputs) != 1:
+            raise ValueError(f"the ONNX model has inputs {sorted(inputs)}: pass input_name")
+        input_name = next(iter(inputs))
+    if input_name not in inputs:
+        raise ValueError(f"the ONNX model has no input {input_name!r} (has {sorted(inputs)})")
+    if inputs[input_name].type not in _ONNX_INPUT_TYPES:
+        raise ValueError(
+            f"ONNX input {input_name!r} has type {inputs[input_name].type}: expected a float tensor"
+        )
+    return inputs[input_name]
+
+
+def probe_onnx_model(
+    model: str | os.PathLike[str], example: np.ndarray, *, input_name: str | None = None
+) -> int | None:
+    """Run an ONNX model once, on the CPU, on ``example``: how many scores it returns.
+
+    The check before a long run: the model loads, its input takes inputs of the example's
+    shape (dimensions the model leaves free match anything), it runs, and its first output
+    tells scores from labels (what :class:`OnnxModel` will read).
+
+    Parameters
+    ----------
+    model : str or os.PathLike
+        The ``.onnx`` file.
+    example : ndarray
+        A batch of inputs, shape ``(B, *input_shape)`` (one input is enough), on the host.
+    input_name : str, optional
+        Which input to feed; default: the model's only input.
+
+    Returns
+    -------
+    int or None
+        The number of scores per input (the output has shape ``(B, K)``), or None when the
+        model returns labels.
+
+    Raises
+    ------
+    FileNotFoundError
+        No file at ``model``.
+    ModelError
+        The model cannot be loaded, or fails on ``example``.
+    ValueError
+        The model has several inputs (and no ``input_name``), a non-float input, or an input
+        shape that ``example`` does not fit.
+    """
+    import onnxruntime as ort
+
+    path = os.fspath(model)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"ONNX model file not found: {path}")
+    try:
+        session = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # onnxruntime raises its own exception types
+        raise ModelError(f"cannot load the ONNX model {path}: {exc}") from None
+    meta = _onnx_input(session, input_name)
+    example = np.asarray(example)
+    dims = meta.shape
+    fits = len(dims) == example.ndim and all(
+        not isinstance(d, int) or d == s for d, s in zip(dims[1:], example.shape[1:])
+    )
+    if not fits:
+        raise ValueError(
+            f"the model expects inputs of shape {dims}, the data has {list(example.shape)} "
+            "(first axis: the batch)"
+        )
+    try:
+        out = session.run(None, {meta.name: example.astype(_ONNX_DTYPES[meta.type])})[0]
+    except Exception as exc:
+        raise ModelError(f"the model failed on an input of shape {example.shape}: {exc}") from None
+    out = np.asarray(out)
+    return int(out.shape[1]) if out.ndim == 2 else None
+
+
 class OnnxModel(LabelModel):
     """An ONNX model (file path or ``onnxruntime.InferenceSession``) as a base classifier.
 
@@ -251,18 +330,7 @@ class OnnxModel(LabelModel):
             session = ort.InferenceSession(path, providers=self._default_providers(ort))
         self.session = session
 
-        inputs = {i.name: i for i in session.get_inputs()}
-        if input_name is None:
-            if len(inputs) != 1:
-                raise ValueError(f"the ONNX model has inputs {sorted(inputs)}: pass input_name")
-            input_name = next(iter(inputs))
-        if input_name not in inputs:
-            raise ValueError(f"the ONNX model has no input {input_name!r} (has {sorted(inputs)})")
-        if inputs[input_name].type not in _ONNX_INPUT_TYPES:
-            raise ValueError(
-                f"ONNX input {input_name!r} has type {inputs[input_name].type}: "
-                f"expected a float tensor"
-            )
+        input_meta = _onnx_input(session, input_name)
         outputs = {o.name: o for o in session.get_outputs()}
         if output_name is None:
             output_name = session.get_outputs()[0].name
@@ -270,9 +338,9 @@ class OnnxModel(LabelModel):
             raise ValueError(
                 f"the ONNX model has no output {output_name!r} (has {sorted(outputs)})"
             )
-        self.input_name = input_name
+        self.input_name = input_meta.name
         self.output_name = output_name
-        self._input_dtype = _ONNX_DTYPES[inputs[input_name].type]
+        self._input_dtype = _ONNX_DTYPES[input_meta.type]
         self._output_meta = outputs[output_name]
 
         on_cuda = "CUDAExecutionProvider" in session.get_providers()

@@ -22,10 +22,11 @@ def test_api_docs_are_current():
 
 
 def test_every_public_function_has_a_docstring():
+    import hocert
     import hocert_sampling
     import hocert_solver
 
-    for pkg in (hocert_solver, hocert_sampling):
+    for pkg in (hocert, hocert_solver, hocert_sampling):
         for name in pkg.__all__:
             obj = getattr(pkg, name)
             if callable(obj):

@@ -1,7 +1,9 @@
 """Write docs/api.md from the docstrings of the public API (``python tools/gen_api_docs.py``).
 
 The page lists, for each package, every name in ``__all__`` that is a function or a class,
-with its signature and docstring (and the public methods of classes). A test
+with its signature and docstring (and the public methods of classes). A name that a package
+re-exports from another one (``hocert`` re-exports the libraries' API) is listed once, under
+the package that defines it. A test
 (tests/test_api_docs.py) fails when docs/api.md is out of date.
 """
 
@@ -11,7 +13,7 @@ import inspect
 import sys
 from pathlib import Path
 
-PACKAGES = ("hocert_solver", "hocert_sampling")
+PACKAGES = ("hocert", "hocert_solver", "hocert_sampling")
 OUT = Path(__file__).resolve().parent.parent / "docs" / "api.md"
 
 
@@ -52,6 +54,8 @@ def render() -> str:
         for name in sorted(pkg.__all__):
             obj = getattr(pkg, name)
             if not (inspect.isfunction(obj) or inspect.isclass(obj)):
+                continue
+            if obj.__module__.split(".")[0] != pkg_name:  # a re-export, listed where defined
                 continue
             kind = "class" if inspect.isclass(obj) else "function"
             lines += [f"### `{pkg_name}.{name}{_signature(obj)}` ({kind})", "", _doc(obj)]

@@ -10,8 +10,8 @@ import onnxruntime as ort
 import pytest
 from onnx import TensorProto, helper
 
+from hocert.examples import load_example
 from hocert_sampling.backend import get_backend
-from hocert_sampling.examples import load_example
 from hocert_sampling.models import (
     CallableModel,
     ModelError,
@@ -19,6 +19,7 @@ from hocert_sampling.models import (
     OnnxModel,
     as_label_model,
     labels_from_output,
+    probe_onnx_model,
 )
 
 NP = get_backend("numpy")
@@ -123,6 +124,39 @@ def test_onnx_wrong_input_shape_is_model_error(example) -> None:
 
 
 # ----- callables and output validation ----------------------------------------------------------
+
+
+def test_probe_onnx_model_counts_scores_or_says_labels(example, tmp_path) -> None:
+    path, x, _ = example
+    assert probe_onnx_model(path, x[:1]) == 10
+    assert probe_onnx_model(path, x[:3].astype(np.float64)) == 10  # cast to the input's type
+    labels_only = onnx.load(path)
+    labels_only.graph.node.append(
+        helper.make_node("ArgMax", ["logits"], ["labels"], axis=1, keepdims=0)
+    )
+    del labels_only.graph.output[:]
+    labels_only.graph.output.append(
+        helper.make_tensor_value_info("labels", TensorProto.INT64, ["N"])
+    )
+    labels_path = tmp_path / "labels.onnx"
+    onnx.save(labels_only, labels_path)
+    assert probe_onnx_model(labels_path, x[:1]) is None
+
+
+def test_probe_onnx_model_errors(example, tmp_path) -> None:
+    path, x, _ = example
+    with pytest.raises(ValueError, match="the model expects inputs of shape"):
+        probe_onnx_model(path, x[:1].reshape(1, 8, 8))
+    with pytest.raises(ValueError, match="the model expects inputs of shape"):
+        probe_onnx_model(path, x[:1, :, :, :4])
+    with pytest.raises(ValueError, match="no input"):
+        probe_onnx_model(path, x[:1], input_name="x")
+    with pytest.raises(FileNotFoundError):
+        probe_onnx_model(tmp_path / "none.onnx", x[:1])
+    junk = tmp_path / "junk.onnx"
+    junk.write_bytes(b"not a model")
+    with pytest.raises(ModelError, match="cannot load the ONNX model"):
+        probe_onnx_model(junk, x[:1])
 
 
 def test_callable_scores_and_labels() -> None:

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from scipy.stats import norm
 
+from hocert.examples import EXAMPLE_NUM_CLASSES, EXAMPLE_SIGMA, load_example
 from hocert_sampling.bounds import GradientBounds, clopper_pearson_lower
-from hocert_sampling.examples import EXAMPLE_NUM_CLASSES, EXAMPLE_SIGMA, load_example
 from hocert_sampling.models import ModelOutputError
 from hocert_sampling.smoothing import Certificate, SmoothedClassifier, resolve_subspaces
 from hocert_solver import cohen_radius

@@ -20,8 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from .models import LabelModel, as_label_model
-from .smoothing import Certificate, SmoothedClassifier
+from hocert_sampling.models import LabelModel, as_label_model
+from hocert_sampling.smoothing import Certificate, SmoothedClassifier
 
 __all__ = [
     "CertifyParams",
@@ -226,7 +226,7 @@ def certify_task(
 
 def resolve_backend_name(name: str) -> str:
     """Dask task: the backend that ``name`` resolves to on the worker that runs it."""
-    from .backend import get_backend
+    from hocert_sampling.backend import get_backend
 
     return get_backend(name).name
 

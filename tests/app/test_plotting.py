@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from hocert_sampling.plotting import (
+from hocert.plotting import (
     Run,
     certified_accuracy,
     default_radii,
@@ -121,6 +121,12 @@ def test_slice_region_refuses_a_gradient_norm_above_m():
     with pytest.raises(ValueError, match="exceeds M"):
         slice_region(q, big_m * (1 + 1e-10), angles=16)
     assert status_names(np.array([INCONSISTENT])) == ["inconsistent"]
+
+
+@pytest.mark.parametrize("q", [0.5, 0.4, 1.0, float("nan")])
+def test_slice_region_needs_q_between_one_half_and_one(q):
+    with pytest.raises(ValueError, match=r"q must lie in \(1/2, 1\)"):
+        slice_region(q, 0.0, angles=16)
 
 
 def test_plot_slice_png(tmp_path):

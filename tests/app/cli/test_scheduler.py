@@ -1,6 +1,8 @@
-"""``--scheduler`` failures (issue #13, item 3): whatever is at the address, ``hocert`` ends
-within ``--connect-timeout`` (plus a margin) with one line on stderr, exit 1 (exit 2 for an
-address that cannot be a scheduler's), and leaves no thread behind."""
+"""Dask scheduler connections (hocert/cli/_scheduler.py).
+
+``--scheduler`` failures (issue #13, item 3): whatever is at the address, ``hocert`` ends within
+``--connect-timeout`` (plus a margin) with one line on stderr, exit 1 (exit 2 for an address
+that cannot be a scheduler's), and leaves no thread behind."""
 
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from hocert_sampling import cli
+from hocert import cli
 
 TIMEOUT = 2.0  # --connect-timeout of these tests
 MARGIN = 3.0  # seconds allowed on top of it (thread start, the Dask imports, a loaded machine)
@@ -176,11 +178,11 @@ def test_a_tcp_scheduler_passes_the_probe_and_a_worker_does_not(tmp_path, capsys
 def test_silent_server_subprocess_exits_in_time(silent, tmp_path):
     """The process itself ends: no thread of the abandoned connection keeps it alive."""
     argv = ["certify", "--out", str(tmp_path / "r.tsv"), *FAST, "--scheduler", silent]
-    root = str(Path(cli.__file__).resolve().parents[1])  # this checkout, installed or not
+    root = str(Path(cli.__file__).resolve().parents[2])  # this checkout, installed or not
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([root, os.environ.get("PYTHONPATH", "")])}
     start = time.monotonic()
     proc = subprocess.run(
-        [sys.executable, "-m", "hocert_sampling.cli", *argv, "--connect-timeout", str(TIMEOUT)],
+        [sys.executable, "-m", "hocert", *argv, "--connect-timeout", str(TIMEOUT)],
         cwd=tmp_path,
         env=env,
         capture_output=True,

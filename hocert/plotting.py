@@ -36,7 +36,9 @@ from hocert_solver import (
 from hocert_solver.directional import FEASIBILITY_SLACK
 
 __all__ = [
+    "DEFAULT_ANGLES",
     "FIGURE_FORMATS",
+    "REQUIRED_COLUMNS",
     "Run",
     "ThreatModel",
     "certified_accuracy",
@@ -51,6 +53,12 @@ __all__ = [
 #: File extensions ``plot`` and ``slice`` can write.
 FIGURE_FORMATS = (".png", ".svg")
 
+#: Directions of a slice of the certified region (:func:`slice_region`).
+DEFAULT_ANGLES = 360
+
+#: The columns of a result file that the figures and tables read (radii aside).
+REQUIRED_COLUMNS = ("idx", "predict", "correct", "time", "radius_cohen")
+
 _BASE_RADII = ("radius_cohen", "radius_l2", "radius_l1", "radius_linf")
 
 
@@ -63,7 +71,7 @@ class Run:
     label : str
         Legend label (e.g. the file name, or ``sigma=0.25``).
     frame : pandas.DataFrame
-        Its rows (see :func:`hocert_sampling.results.read_results`).
+        Its rows (see :func:`hocert.results.read_results`).
     sigma : float or None
         Noise level, from the sidecar.
     d : int or None
@@ -337,7 +345,7 @@ def _model_table(model: ThreatModel, runs: Sequence[Run], radii: Sequence[float]
 # ---------------------------------------------------------------------------------------------
 
 
-def slice_region(q: float, beta_norm: float, angles: int = 360) -> dict[str, np.ndarray]:
+def slice_region(q: float, beta_norm: float, angles: int = DEFAULT_ANGLES) -> dict[str, np.ndarray]:
     """Directional radii in the plane spanned by beta and a direction e orthogonal to it.
 
     The region is symmetric about the beta axis. For ``v = cos(t) e_beta + sin(t) e`` the
@@ -363,8 +371,11 @@ def slice_region(q: float, beta_norm: float, angles: int = 360) -> dict[str, np.
     Raises
     ------
     ValueError
+        ``q`` outside (1/2, 1) (no region to draw: abstention, or no gradient at all), or
         ``beta_norm > M(q)``: no classifier with ``p_A = q`` has such a gradient.
     """
+    if not 0.5 < q < 1.0:
+        raise ValueError(f"q must lie in (1/2, 1), got {q!r}")
     big_m = float(max_gradient_norm(q))
     if beta_norm > big_m * (1.0 + FEASIBILITY_SLACK):
         raise ValueError(
@@ -392,7 +403,7 @@ def plot_slice(
     sigma: float | None,
     out: str | os.PathLike[str],
     *,
-    angles: int = 360,
+    angles: int = DEFAULT_ANGLES,
     limit: float | None = None,
 ) -> dict[str, np.ndarray]:
     """Draw the slice of the first-order certified region against Cohen's disk (paper, Fig. 1).

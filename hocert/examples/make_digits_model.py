@@ -1,6 +1,6 @@
 """Build the bundled example: a small digits classifier trained with Gaussian noise, as ONNX.
 
-Run ``python -m hocert_sampling.examples.make_digits_model`` (needs scikit-learn) to regenerate
+Run ``python -m hocert.examples.make_digits_model`` (needs scikit-learn) to regenerate
 ``digits_mlp.onnx`` and ``digits_test.npz`` beside this file. Everything is seeded, so the files
 are reproducible on a given platform.
 
@@ -23,11 +23,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from hocert.examples import EXAMPLE_SIGMA
+
 if TYPE_CHECKING:  # scikit-learn is needed only to run this script (the 'test' extra)
     import onnx
     from sklearn.neural_network import MLPClassifier
 
-SIGMA = 0.25
+SIGMA = EXAMPLE_SIGMA  # the noise level the model is trained for
 SEED = 0
 N_TEST = 150
 NOISY_COPIES = 10
@@ -99,7 +101,7 @@ def to_onnx(weights: list[np.ndarray], biases: list[np.ndarray]) -> onnx.ModelPr
         init,
     )
     model = helper.make_model(
-        graph, opset_imports=[helper.make_opsetid("", 13)], producer_name="hocert_sampling.examples"
+        graph, opset_imports=[helper.make_opsetid("", 13)], producer_name="hocert.examples"
     )
     model.ir_version = 8
     return model

@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from hocert_sampling.results import (
+from hocert.results import (
     META_FORMAT,
     ResultsCorrupted,
     ResultsFile,

@@ -1,0 +1,7 @@
+"""``python -m hocert``: the ``hocert`` command."""
+
+import sys
+
+from hocert.cli import main
+
+sys.exit(main())

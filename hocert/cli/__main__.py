@@ -1,0 +1,7 @@
+"""``python -m hocert.cli``: the ``hocert`` command."""
+
+import sys
+
+from hocert.cli import main
+
+sys.exit(main())

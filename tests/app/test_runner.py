@@ -1,0 +1,48 @@
+"""Certifying a data set input by input (hocert/runner.py)."""
+
+from __future__ import annotations
+
+from hocert import runner
+
+
+def test_solver_status_field():
+    assert runner.solver_status_field({}) == "abstain"
+    assert runner.solver_status_field({"l2": "converged", "l1": "converged"}) == "converged"
+    field = runner.solver_status_field(
+        {"l2": "converged", "l1": "fallback", "linf": "inconsistent"}
+    )
+    assert field == "l1=fallback,linf=inconsistent"
+
+
+def test_input_seed_depends_on_the_run_seed_and_the_input_only():
+    seeds = {runner.input_seed(seed, idx) for seed in range(3) for idx in range(50)}
+    assert len(seeds) == 150
+    assert runner.input_seed(7, 3) == runner.input_seed(7, 3)
+    assert 0 <= runner.input_seed(0, 0) < 2**64
+
+
+def test_result_columns():
+    assert runner.result_columns([]) == [
+        *runner.BASE_COLUMNS,
+        "solver_status",
+        "correct",
+        "time",
+    ]
+    columns = runner.result_columns(["channel0", "channel1"])
+    assert columns[len(runner.BASE_COLUMNS) : -3] == ["radius_channel0", "radius_channel1"]
+
+
+def test_certify_params_as_dict_round_trips():
+    params = runner.CertifyParams(
+        sigma=0.25,
+        n0=10,
+        n=100,
+        alpha=0.001,
+        batch=50,
+        subspaces=None,
+        seed=0,
+        num_classes=10,
+        backend="numpy",
+    )
+    assert runner.CertifyParams(**params.as_dict()) == params
+    assert params.as_dict()["verify"] is False
