@@ -17,10 +17,14 @@ Tables (``hocert_solver``)
 Sampling (``hocert_sampling``: a model and an input to certified radii in input units)
     ``SmoothedClassifier`` (``predict``, ``certify``), ``Certificate``, ``get_backend``,
     ``Backend``, ``ModelError``, ``ModelOutputError``.
+Errors
+    One base class per package: ``HocertSolverError``, ``HocertSamplingError`` and, for the
+    application's own (``hocert.cli``'s ``CliError``, the result files'), ``HocertError``.
 Application (this package)
     ``hocert.cli`` (the ``hocert`` command), ``hocert.runner`` (certify a data set, locally or
     on Dask), ``hocert.results`` (resumable result files), ``hocert.plotting`` (figures and
-    tables), ``hocert.examples`` (the bundled digits model).
+    tables), ``hocert.examples`` (the bundled digits model), ``hocert.cluster`` (Dask clusters
+    as Executors for ``RadiusTable.build``).
 
 ``__version__`` is the installed version (``version`` in pyproject.toml).
 """
@@ -28,6 +32,7 @@ Application (this package)
 from hocert_sampling import (
     Backend,
     Certificate,
+    HocertSamplingError,
     ModelError,
     ModelOutputError,
     SmoothedClassifier,
@@ -44,6 +49,7 @@ from hocert_solver import (
     PROJECTED,
     SKIPPED,
     STATUS_NAMES,
+    HocertSolverError,
     ProvedRadius,
     RadiusResult,
     RadiusTable,
@@ -62,6 +68,8 @@ from hocert_solver import (
     verify_radius,
 )
 
+from ._errors import HocertError
+
 __all__ = [
     "ABSTAIN",
     "CONVERGED",
@@ -75,6 +83,9 @@ __all__ = [
     "STATUS_NAMES",
     "Backend",
     "Certificate",
+    "HocertError",
+    "HocertSamplingError",
+    "HocertSolverError",
     "ModelError",
     "ModelOutputError",
     "ProvedRadius",

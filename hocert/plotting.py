@@ -11,9 +11,18 @@ compared with the zeroth-order (Cohen et al.) radius, translated into that norm:
   ``r / sqrt(d)`` lies inside the l2 ball of radius r (``d`` = input dimension);
 - subspace S: ``radius_<name>`` (l2 inside S) against ``radius_cohen``.
 
+The threat models, their columns, titles and Cohen translations come from the registry
+``hocert_sampling.threat_models.THREAT_MODELS``.
+
 With several result files (e.g. different sigma) the upper envelope over the files is drawn as
 well, as in Figure 2 of the paper: for every radius, the best certified accuracy of any file.
-All radii are in input units (sigma included). Figures use Matplotlib's Agg backend.
+All radii are in input units (sigma included). Figures use Matplotlib's Agg backend (PNG, SVG
+or PDF by the file's extension).
+
+Files of other certification code (``hocert.foreign``: Cohen et al.'s ``certify.py``, the
+first-order radii of Mohapatra et al.) are drawn beside hocert's: a file contributes the curves
+of the columns it has, so a Cohen-format file (only ``radius_cohen``) adds one Cohen curve to
+every panel, and the panels are those of the threat models of any file (l2 at least).
 """
 
 from __future__ import annotations
@@ -26,6 +35,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from hocert_sampling.threat_models import COHEN_COLUMN, THREAT_MODELS
+from hocert_sampling.threat_models import ThreatModel as RegisteredThreatModel
 from hocert_solver import (
     CONVERGED,
     STATUS_NAMES,
@@ -39,10 +50,11 @@ __all__ = [
     "DEFAULT_ANGLES",
     "FIGURE_FORMATS",
     "REQUIRED_COLUMNS",
+    "Panel",
     "Run",
-    "ThreatModel",
     "certified_accuracy",
     "default_radii",
+    "panels",
     "plot_certified_accuracy",
     "plot_slice",
     "slice_region",
@@ -50,16 +62,14 @@ __all__ = [
     "threat_models",
 ]
 
-#: File extensions ``plot`` and ``slice`` can write.
-FIGURE_FORMATS = (".png", ".svg")
+#: File extensions ``plot`` and ``slice`` can write (Matplotlib picks the format from it).
+FIGURE_FORMATS = (".png", ".svg", ".pdf")
 
 #: Directions of a slice of the certified region (:func:`slice_region`).
 DEFAULT_ANGLES = 360
 
 #: The columns of a result file that the figures and tables read (radii aside).
-REQUIRED_COLUMNS = ("idx", "predict", "correct", "time", "radius_cohen")
-
-_BASE_RADII = ("radius_cohen", "radius_l2", "radius_l1", "radius_linf")
+REQUIRED_COLUMNS = ("idx", "predict", "correct", "time", COHEN_COLUMN)
 
 
 @dataclass
@@ -76,17 +86,22 @@ class Run:
         Noise level, from the sidecar.
     d : int or None
         Input dimension, from the sidecar (needed for the l_inf comparison).
+    source : str
+        The format of the file (a key of ``hocert.foreign.FORMATS``: ``"hocert"``,
+        ``"cohen"``, ``"first-order"``).
     """
 
     label: str
     frame: Any
     sigma: float | None = None
     d: int | None = None
+    source: str = "hocert"
 
 
 @dataclass(frozen=True)
-class ThreatModel:
-    """A threat model to plot: its name, its first-order column and the Cohen translation.
+class Panel:
+    """One panel of the figure and one summary table: a threat model of the registry
+    (``hocert_sampling.threat_models``) and, for the subspace radius, one subspace.
 
     Attributes
     ----------
@@ -94,37 +109,71 @@ class ThreatModel:
         ``"l2"``, ``"l1"``, ``"linf"`` or a subspace name.
     column : str
         The first-order radius column.
-    cohen_scale : str
-        ``"l2"`` (baseline = ``radius_cohen``) or ``"linf"`` (``radius_cohen / sqrt(d)``).
+    model : hocert_sampling.threat_models.ThreatModel
+        The threat model: its title, and how Cohen's radius translates into its norm.
     """
 
     name: str
     column: str
-    cohen_scale: str = "l2"
+    model: RegisteredThreatModel
+
+    @property
+    def cohen_scale(self) -> str:
+        """``"l2"`` (baseline = ``radius_cohen``) or ``"linf"`` (``radius_cohen / sqrt(d)``)."""
+        return self.model.cohen_scale
 
     def title(self) -> str:
         """Panel title."""
-        titles = {"l2": "$\\ell_2$", "l1": "$\\ell_1$", "linf": "$\\ell_\\infty$"}
-        return titles.get(self.name, f"subspace {self.name} ($\\ell_2$)")
+        return self.model.plot_title(self.name if self.model.per_subspace else None)
 
-    def radii(self, run: Run) -> tuple[np.ndarray, np.ndarray | None]:
-        """First-order and Cohen radii of ``run`` in this norm (Cohen None without ``d``)."""
-        first = run.frame[self.column].to_numpy(dtype=np.float64)
-        cohen = run.frame["radius_cohen"].to_numpy(dtype=np.float64)
+    def radii(self, run: Run) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """First-order and Cohen radii of ``run`` in this norm (first-order None when the file
+        has no such column, Cohen None without ``d`` for l_inf)."""
+        first = None
+        if self.column in run.frame.columns:
+            first = run.frame[self.column].to_numpy(dtype=np.float64)
+        cohen = run.frame[COHEN_COLUMN].to_numpy(dtype=np.float64)
         if self.cohen_scale == "linf":
             return first, None if run.d is None else cohen / np.sqrt(run.d)
         return first, cohen
 
 
-def threat_models(columns: Sequence[str]) -> list[ThreatModel]:
-    """The threat models present in a result file's columns (l2, l1, linf, then subspaces)."""
-    models = [ThreatModel("l2", "radius_l2"), ThreatModel("l1", "radius_l1")]
-    models.append(ThreatModel("linf", "radius_linf", cohen_scale="linf"))
-    models = [m for m in models if m.column in columns]
+def threat_models(columns: Sequence[str]) -> list[Panel]:
+    """The panels of a result file's columns: the registered threat models in registry order
+    (l2, l1, linf), then one per subspace column (every other ``radius_*`` column)."""
+    full = [m for m in THREAT_MODELS if not m.per_subspace]
+    (per_subspace,) = [m for m in THREAT_MODELS if m.per_subspace]
+    panels = [Panel(m.name, m.column(), m) for m in full if m.column() in columns]
+    known = {COHEN_COLUMN, *(m.column() for m in full)}
     for col in columns:
-        if col.startswith("radius_") and col not in _BASE_RADII:
-            models.append(ThreatModel(col.removeprefix("radius_"), col))
-    return models
+        if col.startswith("radius_") and col not in known:
+            panels.append(Panel(col.removeprefix("radius_"), col, per_subspace))
+    return panels
+
+
+def panels(runs: Sequence[Run]) -> list[Panel]:
+    """The panels of several files: :func:`threat_models` of all their columns together, or
+    the l2 panel alone when no file has a first-order radius (Cohen-format files only)."""
+    columns = list(dict.fromkeys(c for run in runs for c in run.frame.columns))
+    found = threat_models(columns)
+    if found:
+        return found
+    l2 = next(m for m in THREAT_MODELS if not m.per_subspace and m.cohen_scale == "l2")
+    return [Panel(l2.name, l2.column(), l2)]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "ThreatModel":  # the panel class's old name, kept for one release
+        import warnings
+
+        warnings.warn(
+            "hocert.plotting.ThreatModel is now hocert.plotting.Panel; the old name will be "
+            "removed in the next release",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return Panel
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def certified_accuracy(
@@ -172,10 +221,11 @@ def _use_agg() -> Any:
 
 
 def check_figure_path(path: str | os.PathLike[str]) -> None:
-    """Raise ValueError unless ``path`` ends in .png or .svg."""
+    """Raise ValueError unless ``path`` ends in one of :data:`FIGURE_FORMATS`."""
     ext = os.path.splitext(os.fspath(path))[1].lower()
     if ext not in FIGURE_FORMATS:
-        raise ValueError(f"figure file must end in .png or .svg, got {os.fspath(path)!r}")
+        names = ", ".join(FIGURE_FORMATS[:-1]) + f" or {FIGURE_FORMATS[-1]}"
+        raise ValueError(f"figure file must end in {names}, got {os.fspath(path)!r}")
 
 
 def plot_certified_accuracy(
@@ -186,9 +236,9 @@ def plot_certified_accuracy(
     Parameters
     ----------
     runs : sequence of Run
-        One or more result files; the threat models are those of the first.
+        One or more result files (of any format, see :func:`panels`).
     out : path-like
-        Figure file, ``.png`` or ``.svg``.
+        Figure file, ``.png``, ``.svg`` or ``.pdf``.
     points : int
         Radii at which each curve is evaluated.
 
@@ -199,9 +249,10 @@ def plot_certified_accuracy(
     """
     check_figure_path(out)
     plt = _use_agg()
-    models = threat_models(list(runs[0].frame.columns))
+    models = panels(runs)
     notes = [
-        f"{run.label}: no input dimension d in its sidecar, so its l_inf Cohen curve is omitted"
+        f"{run.label}: input dimension d unknown (no sidecar records it), so its l_inf Cohen "
+        "curve is omitted"
         for run in runs
         if run.d is None and any(m.cohen_scale == "linf" for m in models)
     ]
@@ -218,24 +269,23 @@ def plot_certified_accuracy(
     return notes
 
 
-def _accuracy_panel(ax: Any, model: ThreatModel, runs: Sequence[Run], points: int) -> None:
-    curves = [model.radii(run) for run in runs if model.column in run.frame.columns]
+def _accuracy_panel(ax: Any, model: Panel, runs: Sequence[Run], points: int) -> None:
+    curves = [model.radii(run) for run in runs]
     grid = np.linspace(
         0.0, 1.05 * _finite_max([c for pair in curves for c in pair if c is not None]), points
     )
     envelope = {"first-order": np.zeros(points), "Cohen": np.zeros(points)}
+    drawn = {"first-order": 0, "Cohen": 0}
     several = len(runs) > 1
-    for i, run in enumerate(runs):
-        if model.column not in run.frame.columns:
-            continue
+    for i, (run, (first, cohen)) in enumerate(zip(runs, curves)):
         correct = run.frame["correct"].to_numpy()
-        first, cohen = model.radii(run)
         color = f"C{i % 10}"
         for method, radii, style in (("first-order", first, "-"), ("Cohen", cohen, "--")):
             if radii is None:
                 continue
             acc = certified_accuracy(radii, correct, grid)
             envelope[method] = np.maximum(envelope[method], acc)
+            drawn[method] += 1
             ax.step(
                 grid,
                 acc,
@@ -246,8 +296,8 @@ def _accuracy_panel(ax: Any, model: ThreatModel, runs: Sequence[Run], points: in
                 alpha=0.6 if several else 1.0,
                 label=f"{method}, {run.label}",
             )
-    if several:
-        for method, style in (("first-order", "-"), ("Cohen", "--")):
+    for method, style in (("first-order", "-"), ("Cohen", "--")):
+        if drawn[method] > 1:
             ax.step(
                 grid,
                 envelope[method],
@@ -288,10 +338,15 @@ def summary_tables(runs: Sequence[Run], radii: Sequence[float]) -> tuple[Any, di
     Returns
     -------
     overview : pandas.DataFrame
-        Per file: inputs, sigma, d, clean accuracy, abstain rate (%), mean time (s).
+        Per file: its format, inputs, sigma, d, clean accuracy, abstain rate (%), mean time
+        (s).
     per_model : dict of str to pandas.DataFrame
-        Per threat model: certified accuracy (%) for each (file, method) at each radius, plus
-        an ``envelope`` row per method when there are several files.
+        Per threat model (:func:`panels`): certified accuracy (%) for each (file, method) at
+        each radius, for the files that have that radius (every file has Cohen's), plus an
+        ``envelope`` row per method drawn from several files. ``attrs["radii"]`` says
+        how the columns relate to ``radii`` (``"r"`` or ``"r / sqrt(d)"``), ``attrs["quantity"]``
+        what the radii are (the threat model's ``quantity``), ``attrs["title"]`` the panel's
+        title (Matplotlib TeX).
     """
     import pandas as pd
 
@@ -299,6 +354,7 @@ def summary_tables(runs: Sequence[Run], radii: Sequence[float]) -> tuple[Any, di
         [
             {
                 "file": run.label,
+                "format": run.source,
                 "inputs": len(run.frame),
                 "sigma": run.sigma,
                 "d": run.d,
@@ -310,20 +366,18 @@ def summary_tables(runs: Sequence[Run], radii: Sequence[float]) -> tuple[Any, di
         ]
     ).set_index("file")
     per_model = {}
-    for model in threat_models(list(runs[0].frame.columns)):
+    for model in panels(runs):
         per_model[model.name] = _model_table(model, runs, radii, pd)
     return overview, per_model
 
 
-def _model_table(model: ThreatModel, runs: Sequence[Run], radii: Sequence[float], pd: Any) -> Any:
+def _model_table(model: Panel, runs: Sequence[Run], radii: Sequence[float], pd: Any) -> Any:
     at = np.asarray(radii, dtype=np.float64)
     scale = "r"
-    dims = {run.d for run in runs}
+    dims = {run.d for run in runs if run.d is not None}
     if model.cohen_scale == "linf" and len(dims) == 1:
         (d,) = dims
-        if d is not None:
-            at, scale = at / np.sqrt(d), "r / sqrt(d)"
-    runs = [run for run in runs if model.column in run.frame.columns]
+        at, scale = at / np.sqrt(d), "r / sqrt(d)"
     rows: dict[tuple[str, str], np.ndarray] = {}
     for method in ("first-order", "Cohen"):
         curves = []
@@ -332,11 +386,13 @@ def _model_table(model: ThreatModel, runs: Sequence[Run], radii: Sequence[float]
             if radius is not None:
                 curves.append(certified_accuracy(radius, run.frame["correct"].to_numpy(), at))
                 rows[(method, run.label)] = 100.0 * curves[-1]
-        if len(runs) > 1 and curves:
+        if len(curves) > 1:
             rows[(method, "envelope")] = 100.0 * np.max(curves, axis=0)
     table = pd.DataFrame(list(rows.values()), columns=[f"{r:.4g}" for r in at])
     table.index = pd.MultiIndex.from_tuples(list(rows), names=["method", "file"])
     table.attrs["radii"] = scale
+    table.attrs["quantity"] = model.model.quantity
+    table.attrs["title"] = model.title()
     return table
 
 
@@ -418,7 +474,7 @@ def plot_slice(
         Noise level; the figure is in input units (radii times sigma). None: in units of
         sigma (the solver's radii, as with sigma = 1 but labelled so).
     out : path-like
-        ``.png`` or ``.svg`` file.
+        ``.png``, ``.svg`` or ``.pdf`` file.
     angles : int
         Directions drawn.
     limit : float, optional

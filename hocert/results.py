@@ -6,7 +6,10 @@ File layout (docs/cli.md, "certify"):
   per certified input, appended as soon as that input is finished (one ``write`` call, then
   ``fsync``). Rows may come in any order of ``idx`` (a Dask run writes them as they complete).
 - ``FILE.meta.json``: the run parameters, written (atomically) before the first row. A run is
-  resumed only when its parameters are those of the sidecar.
+  resumed only when its parameters are those of the sidecar. Its ``execution`` list records,
+  for every session that wrote rows (the first one and each resume), where they ran: the array
+  backend and why it was chosen, and the ONNX Runtime execution providers
+  (:func:`execution_entry`); it is information, never compared.
 
 Resume semantics: the finished inputs are the SET of ``idx`` of complete rows (a line that ends
 with a newline and has one field per column and an integer ``idx``). A last line without its
@@ -30,12 +33,15 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from ._errors import HocertError
+
 __all__ = [
     "META_FORMAT",
     "ResultsCorrupted",
     "ResultsFile",
     "ResultsMismatch",
     "Scan",
+    "execution_entry",
     "format_value",
     "meta_path",
     "param_differences",
@@ -49,11 +55,11 @@ __all__ = [
 META_FORMAT = "hocert-certify-results/1"
 
 
-class ResultsMismatch(ValueError):
+class ResultsMismatch(HocertError, ValueError):
     """An existing result file was made with other parameters (resume refused)."""
 
 
-class ResultsCorrupted(ValueError):
+class ResultsCorrupted(HocertError, ValueError):
     """An existing result file is damaged beyond a cut-short last line."""
 
 
@@ -120,6 +126,47 @@ def write_meta(path: str | os.PathLike[str], meta: Mapping[str, Any]) -> None:
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, mp)
+
+
+def execution_entry(
+    backend: str,
+    backend_reason: str = "",
+    onnx_providers: Sequence[str] | None = None,
+    onnxruntime: str | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    """One entry of a sidecar's ``execution`` list: where a session's rows were computed.
+
+    Parameters
+    ----------
+    backend : str
+        The array backend, ``"numpy"`` or ``"cupy"``.
+    backend_reason : str
+        Why it was chosen (``hocert_sampling.backend.Backend.reason``), e.g.
+        ``"CuPy not installed"``.
+    onnx_providers : sequence of str, optional
+        The ONNX Runtime execution providers the model runs on (None for a callable model).
+    onnxruntime : str, optional
+        The ONNX Runtime build (``hocert_sampling.gpu.OnnxRuntimeInfo.describe``).
+    **extra
+        Further JSON-serialisable entries (e.g. ``where="dask"``).
+
+    Returns
+    -------
+    dict
+        With ``started`` (UTC, ISO 8601, seconds) added.
+    """
+    from datetime import datetime, timezone
+
+    entry: dict[str, Any] = {
+        "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "backend": backend,
+        "backend_reason": backend_reason,
+        "onnx_providers": None if onnx_providers is None else list(onnx_providers),
+        "onnxruntime": onnxruntime,
+    }
+    entry.update(extra)
+    return entry
 
 
 def param_differences(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
@@ -277,6 +324,9 @@ class ResultsFile:
         Further sidecar entries that are recorded but not compared (paths, dimensions, ...).
     force : bool
         Delete an existing file and sidecar and start over.
+    execution : mapping, optional
+        Where this session computes its rows (:func:`execution_entry`): appended to the
+        sidecar's ``execution`` list, on a fresh file and on a resumed one alike.
 
     Attributes
     ----------
@@ -301,6 +351,7 @@ class ResultsFile:
         info: Mapping[str, Any] | None = None,
         *,
         force: bool = False,
+        execution: Mapping[str, Any] | None = None,
     ) -> None:
         if not columns or columns[0] != "idx":
             raise ValueError(f"the first column must be 'idx', got {list(columns)[:1]}")
@@ -316,8 +367,16 @@ class ResultsFile:
         self.finished: set[int] = set(scan.rows)
         if scan.rows:
             self._truncate(scan)
+            if execution is not None:  # the resumed session's execution, after the others
+                meta = read_meta(self.path) or {}
+                meta.pop("format", None)
+                meta["execution"] = [*meta.get("execution", []), dict(execution)]
+                write_meta(self.path, meta)
         else:  # nothing to keep: (re)write the sidecar and the header
-            write_meta(self.path, {"columns": self.columns, "params": self.params, **self.info})
+            meta = {"columns": self.columns, "params": self.params, **self.info}
+            if execution is not None:
+                meta["execution"] = [dict(execution)]
+            write_meta(self.path, meta)
             self._write_header()
         self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND)
 

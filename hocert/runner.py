@@ -22,6 +22,7 @@ import numpy as np
 
 from hocert_sampling.models import LabelModel, as_label_model
 from hocert_sampling.smoothing import Certificate, SmoothedClassifier
+from hocert_sampling.threat_models import COHEN_COLUMN, certificate_radii, radius_columns
 
 __all__ = [
     "CertifyParams",
@@ -34,16 +35,10 @@ __all__ = [
     "solver_status_field",
 ]
 
-BASE_COLUMNS = (
-    "idx",
-    "label",
-    "predict",
-    "p_a_lower",
-    "radius_cohen",
-    "radius_l2",
-    "radius_l1",
-    "radius_linf",
-)
+_HEAD_COLUMNS = ("idx", "label", "predict", "p_a_lower", COHEN_COLUMN)
+#: The columns of every result file before the per-subspace radii; the full-space radii are those
+#: of the threat-model registry (``hocert_sampling.threat_models``).
+BASE_COLUMNS = (*_HEAD_COLUMNS, *radius_columns())
 
 
 @dataclass(frozen=True)
@@ -61,7 +56,7 @@ class CertifyParams:
     batch : int
         Noise samples per model call.
     subspaces : str or None
-        ``"channels"`` or None (see :func:`hocert_sampling.smoothing.resolve_subspaces`).
+        ``"channels"`` or None (see :func:`hocert_sampling.subspace.resolve_subspaces`).
     seed : int
         Run seed; input ``idx`` uses :func:`input_seed` ``(seed, idx)``.
     num_classes : int
@@ -90,10 +85,10 @@ class CertifyParams:
 
 
 def result_columns(subspace_names: Sequence[str]) -> list[str]:
-    """TSV columns: idx, label, predict, p_a_lower, the radii (one per subspace too),
-    solver_status, correct, time."""
-    radii = (f"radius_{name}" for name in subspace_names)
-    return [*BASE_COLUMNS, *radii, "solver_status", "correct", "time"]
+    """TSV columns: idx, label, predict, p_a_lower, radius_cohen, one radius per threat model
+    (one per subspace for the subspace radius), solver_status, correct, time."""
+    radii = radius_columns(subspace_names)
+    return [*_HEAD_COLUMNS, *radii, "solver_status", "correct", "time"]
 
 
 def solver_status_field(solver_status: Mapping[str, str]) -> str:
@@ -168,13 +163,9 @@ def _row(idx: int, label: int, cert: Certificate, seconds: float) -> dict[str, A
         "label": int(label),
         "predict": int(cert.prediction),
         "p_a_lower": float(cert.p_a_lower),
-        "radius_cohen": float(cert.radius_cohen),
-        "radius_l2": float(cert.radius_l2),
-        "radius_l1": float(cert.radius_l1),
-        "radius_linf": float(cert.radius_linf),
+        COHEN_COLUMN: float(cert.radius_cohen),
+        **certificate_radii(cert),
     }
-    for name, radius in cert.radius_subspace.items():
-        row[f"radius_{name}"] = float(radius)
     row["solver_status"] = solver_status_field(cert.solver_status)
     row["correct"] = int(cert.prediction == label)
     row["time"] = round(seconds, 4)
@@ -229,6 +220,34 @@ def resolve_backend_name(name: str) -> str:
     from hocert_sampling.backend import get_backend
 
     return get_backend(name).name
+
+
+def resolve_execution(name: str | None) -> dict[str, Any]:
+    """Dask task: where the rows of a run with backend ``name`` are computed on the worker
+    that runs it (a sidecar ``execution`` entry, ``hocert.results.execution_entry``): the
+    backend and why, the ONNX Runtime build and the providers a model file asks for there, and
+    under CuPy what keeps the model off the CUDA provider (``cuda_problem``, else None).
+
+    Raises
+    ------
+    hocert_sampling.backend.BackendError
+        ``name`` cannot be used on the worker (the message says what is missing).
+    """
+    from hocert.results import execution_entry
+    from hocert_sampling.backend import get_backend
+    from hocert_sampling.gpu import cuda_provider_problem, onnx_runtime_info
+    from hocert_sampling.models import default_providers
+
+    backend = get_backend(name)
+    info = onnx_runtime_info()
+    return execution_entry(
+        backend.name,
+        backend.reason,
+        default_providers(backend, info.available),
+        info.describe(),
+        where="dask worker",
+        cuda_problem=cuda_provider_problem(info) if backend.is_gpu else None,
+    )
 
 
 def run_dask(

@@ -11,8 +11,11 @@ get_backend
     Choose NumPy or CuPy (argument, ``HOCERT_BACKEND``, or auto-detect).
 ModelError, ModelOutputError
     Raised when the model fails or returns invalid scores/labels.
+HocertSamplingError
+    Base class of this library's exceptions (``ModelError``, ``backend.BackendError``).
 """
 
+from ._errors import HocertSamplingError
 from .backend import Backend, get_backend
 from .models import ModelError, ModelOutputError
 from .smoothing import Certificate, SmoothedClassifier
@@ -20,6 +23,7 @@ from .smoothing import Certificate, SmoothedClassifier
 __all__ = [
     "Backend",
     "Certificate",
+    "HocertSamplingError",
     "ModelError",
     "ModelOutputError",
     "SmoothedClassifier",

@@ -4,6 +4,8 @@ Everything is sigma-normalised: ``beta = sigma * grad g_A(x) = E[z]`` with
 ``z = eps * (1{f(x + sigma eps) = A} - 1/2)``, ``eps ~ N(0, I_d)``; beta and all norm bounds are
 dimensionless. The functions take host NumPy arrays (half means, pooled means) and counts, and
 return floats. ``alpha`` is always the failure probability of the statement a function makes.
+Projections onto subspaces are in :mod:`hocert_sampling.subspace`, the split of alpha over the
+bounds of a radius in :mod:`hocert_sampling.alpha_budget`.
 
 Theorem 4 (variance proxy)
     ``z - beta`` is sub-Gaussian: ``E exp(<lam, z - beta>) <= exp(k ||lam||^2 / 2)`` for every
@@ -43,40 +45,34 @@ Other norms (Table 1), from the pooled mean ``Xbar`` of ``n = n1 + n2`` samples
     - ``||beta||_1 <= ||Xbar||_1 + sqrt(2 k d (d log 2 + log(1/a)) / n)`` (union over the 2^d
       sign vectors s, each ``<s, Xbar - beta>`` sub-Gaussian with proxy ``k d / n``).
 
-Subspaces (Corollary 3.4)
-    For an orthogonal projector ``P_S`` of rank ``d_S``, ``P_S (X - beta)`` is sub-Gaussian with
-    the same proxy and its cross term involves ``d_S`` dimensions: the l2 estimator applies with
-    ``d = d_S`` to ``P_S X, P_S Y`` and with ``d = d - d_S`` to ``(I - P_S) X, (I - P_S) Y``
-    (the complement has dimension ``d - d_S``; the paper authors' code used ``d_S`` there).
-
-Alpha split (union bound, see :func:`alpha_split`)
-    Each reported radius uses a fixed set of *events* (one per bound, one for the two-sided
-    l2 pair) and spends ``alpha / m`` on each of its ``m`` events, so the radius holds with
-    probability ``>= 1 - alpha`` on its own. The p_A bound of the Cohen radius gets all of alpha
-    (the Cohen et al. baseline); other radii recompute p_A at their own share. The paper
-    authors' code spent 1.25 alpha on the l1 and l_inf radii and 1.5 alpha on subspace radii.
+Checked once
+    Each public function checks its arguments (:mod:`hocert_sampling._validation`: ``TypeError``
+    for a wrong type, ``ValueError`` for a bad value). :class:`HalfMeans` holds two half means
+    checked once, with ``X.Y`` and the pooled mean computed once, for callers that need several
+    bounds of one input (:meth:`hocert_sampling.SmoothedClassifier.certify`).
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import operator
-from collections.abc import Sequence
+import warnings
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from scipy import stats
+from scipy import optimize, special, stats
+
+from ._validation import check_positive, check_probability, check_sample_count
 
 __all__ = [
-    "EVENT_BOUNDS",
-    "RADIUS_EVENTS",
+    "DEFAULT_ESTIMATOR",
+    "ESTIMATORS",
     "SUBGAUSSIAN_K",
-    "AlphaSplit",
-    "Bound",
-    "GradientBounds",
-    "alpha_split",
+    "HalfMeans",
     "clopper_pearson_lower",
     "l1_norm_upper",
     "l2_norm_bounds",
@@ -84,8 +80,7 @@ __all__ = [
     "l2_norm_upper",
     "linf_norm_upper",
     "pooled_mean",
-    "project",
-    "radius_bounds",
+    "projection_width",
 ]
 
 #: Variance proxy of ``z - beta`` (paper Theorem 4, sigma-normalised): ``1/4 + 3/sqrt(8 pi e)``.
@@ -95,38 +90,26 @@ SUBGAUSSIAN_K: float = 0.25 + 3.0 / math.sqrt(8.0 * math.pi * math.e)
 
 FloatArray = npt.NDArray[np.float64]
 
+#: The estimators of the gradient norms: ``"mgf"`` (Cramer-Chernoff bounds with the exact
+#: second moment 1/4 of every projection of ``z``, docs/math.md section 7) and ``"paper"``
+#: (Table 1 of the paper, sub-Gaussian proxy ``k``; reproduces the earlier numbers exactly).
+ESTIMATORS: tuple[str, ...] = ("mgf", "paper")
+
+#: The estimator used unless another is asked for (never looser than ``"paper"``, measured in
+#: docs/benchmarks.md).
+DEFAULT_ESTIMATOR: str = "mgf"
+
 # --------------------------------------------------------------------------------------------
-# Input validation
+# Checked inputs
 # --------------------------------------------------------------------------------------------
 
 
-def _check_alpha(alpha: float, name: str = "alpha") -> float:
-    a = float(alpha)
-    if not 0.0 < a < 1.0:  # also rejects NaN
-        raise ValueError(f"{name} must lie in (0, 1), got {alpha!r}")
-    return a
-
-
-def _check_count(n: Any, name: str) -> float:
-    """A positive, finite sample count (integer-valued)."""
-    try:
-        v = float(n)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a positive integer, got {n!r}") from None
-    if not (math.isfinite(v) and v > 0 and v == math.floor(v)):
-        raise ValueError(f"{name} must be a positive integer, got {n!r}")
-    return v
-
-
-def _check_k(k: float) -> float:
-    kf = float(k)
-    if not (math.isfinite(kf) and kf > 0):
-        raise ValueError(f"variance proxy k must be finite and > 0, got {k!r}")
-    return kf
-
-
-def _check_vector(v: Any, name: str) -> FloatArray:
-    arr = np.asarray(v, dtype=np.float64)
+def check_vector(v: Any, name: str) -> FloatArray:
+    """A finite 1-D vector as float64 (``TypeError`` for non-numeric data)."""
+    arr = np.asarray(v)
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must be a numeric vector, got dtype {arr.dtype}")
+    arr = arr.astype(np.float64, copy=False)
     if arr.ndim != 1:
         raise ValueError(f"{name} must be a 1-D vector, got shape {arr.shape}")
     if not np.all(np.isfinite(arr)):
@@ -134,24 +117,83 @@ def _check_vector(v: Any, name: str) -> FloatArray:
     return arr
 
 
-def _check_pair(x: Any, y: Any) -> tuple[FloatArray, FloatArray]:
-    xa = _check_vector(x, "mean_x")
-    ya = _check_vector(y, "mean_y")
-    if xa.shape != ya.shape:
-        raise ValueError(f"mean_x and mean_y have different shapes: {xa.shape} vs {ya.shape}")
-    return xa, ya
-
-
 def _check_dim(dim: Any, length: int) -> int:
     if dim is None:
         return length
     try:
+        if isinstance(dim, (bool, np.bool_)):
+            raise TypeError
         d = operator.index(dim)
     except TypeError:
-        raise ValueError(f"dim must be a non-negative integer, got {dim!r}") from None
+        raise TypeError(
+            f"dim must be a non-negative integer, got {type(dim).__name__} {dim!r}"
+        ) from None
     if d < 0:
         raise ValueError(f"dim must be a non-negative integer, got {dim!r}")
     return d
+
+
+@dataclass(frozen=True)
+class HalfMeans:
+    """Means of ``z`` over two independent halves of the estimation samples, checked once.
+
+    Build it with :meth:`checked`; the constructor itself checks nothing (for callers that
+    have). ``X.Y`` (:attr:`xy`) and the pooled mean (:attr:`pooled`) are computed on first use
+    and kept.
+
+    Attributes
+    ----------
+    x, y : ndarray of float64, shape (m,)
+        The half means ``X`` and ``Y`` (dimensionless), finite.
+    n1, n2 : float
+        Sample counts of the halves (positive integers, as floats).
+    dim : int
+        Dimension of the space the vectors live in (``m``, or ``d_S`` / ``d - d_S`` for parts
+        of a projection given in ambient coordinates).
+    """
+
+    x: FloatArray
+    y: FloatArray
+    n1: float
+    n2: float
+    dim: int
+
+    @classmethod
+    def checked(
+        cls, mean_x: Any, mean_y: Any, n1: Any, n2: Any, dim: int | None = None
+    ) -> HalfMeans:
+        """Check the half means (finite 1-D vectors of one shape) and their counts."""
+        x = check_vector(mean_x, "mean_x")
+        y = check_vector(mean_y, "mean_y")
+        if x.shape != y.shape:
+            raise ValueError(f"mean_x and mean_y have different shapes: {x.shape} vs {y.shape}")
+        w1, w2 = check_sample_count(n1, "n1"), check_sample_count(n2, "n2")
+        return cls(x, y, w1, w2, _check_dim(dim, x.size))
+
+    @cached_property
+    def xy(self) -> float:
+        """``X.Y``, the estimate of ``||beta||_2^2`` (Theorem 5)."""
+        return float(np.dot(self.x, self.y))
+
+    @cached_property
+    def pooled(self) -> FloatArray:
+        """Mean ``Xbar`` of all ``n1 + n2`` samples."""
+        return (self.n1 * self.x + self.n2 * self.y) / (self.n1 + self.n2)
+
+    @property
+    def n(self) -> float:
+        """``n1 + n2``."""
+        return self.n1 + self.n2
+
+    @cached_property
+    def x_norm(self) -> float:
+        """``||X||_2`` (the mgf l2 estimator conditions on the larger half)."""
+        return float(np.linalg.norm(self.x))
+
+    @cached_property
+    def y_norm(self) -> float:
+        """``||Y||_2``."""
+        return float(np.linalg.norm(self.y))
 
 
 # --------------------------------------------------------------------------------------------
@@ -180,9 +222,12 @@ def clopper_pearson_lower(successes: Any, n: Any, alpha: float) -> float | Float
     float or ndarray
         Lower bound on p_A in [0, 1) (a float when both inputs are scalars).
     """
-    a = _check_alpha(alpha)
-    k = np.asarray(successes, dtype=np.float64)
-    nn = np.asarray(n, dtype=np.float64)
+    a = check_probability(alpha)
+    k = np.asarray(successes)
+    nn = np.asarray(n)
+    if k.dtype.kind not in "biuf" or nn.dtype.kind not in "biuf":
+        raise TypeError(f"successes and n must be numbers, got {k.dtype} and {nn.dtype}")
+    k, nn = k.astype(np.float64, copy=False), nn.astype(np.float64, copy=False)
     if not (np.all(np.isfinite(k)) and np.all(np.isfinite(nn))):
         raise ValueError("successes and n must be finite")
     if np.any(k != np.floor(k)) or np.any(nn != np.floor(nn)):
@@ -197,31 +242,25 @@ def clopper_pearson_lower(successes: Any, n: Any, alpha: float) -> float | Float
     return float(lower) if lower.ndim == 0 else lower
 
 
+def _clopper_pearson(successes: int, n: int, a: float) -> float:
+    """:func:`clopper_pearson_lower` of checked scalars (``0 <= successes <= n``, ``n > 0``)."""
+    if successes <= 0:
+        return 0.0
+    k = float(successes)
+    return float(stats.beta.ppf(a, k, float(n) - k + 1.0))
+
+
 # --------------------------------------------------------------------------------------------
-# Norms of beta
+# Norms of beta: the estimators on checked inputs
 # --------------------------------------------------------------------------------------------
 
 
-def pooled_mean(mean_x: Any, mean_y: Any, n1: Any, n2: Any) -> FloatArray:
-    """Mean of all ``n1 + n2`` samples from the two half means."""
-    x, y = _check_pair(mean_x, mean_y)
-    w1, w2 = _check_count(n1, "n1"), _check_count(n2, "n2")
-    return (w1 * x + w2 * y) / (w1 + w2)
-
-
-def _l2_terms(
-    mean_x: Any, mean_y: Any, n1: Any, n2: Any, ell: float, dim: Any, k: float
-) -> tuple[float, float, float, int]:
-    """Return ``(X.Y, c, t, d)`` of the l2 estimator for a per-tail level ``exp(-ell)``."""
-    x, y = _check_pair(mean_x, mean_y)
-    w1, w2 = _check_count(n1, "n1"), _check_count(n2, "n2")
-    kf = _check_k(k)
-    d = _check_dim(dim, x.size)
-    xy = float(np.dot(x, y))
-    k1, k2 = kf / w1, kf / w2
+def _l2_widths(m: HalfMeans, ell: float, k: float) -> tuple[float, float]:
+    """``(c, t)`` of the l2 estimator for a per-tail level ``exp(-ell)`` (module docstring)."""
+    k1, k2 = k / m.n1, k / m.n2
     c = math.sqrt(2.0 * (k1 + k2) * ell)
-    t = math.sqrt(k1 * k2) * (math.sqrt(2.0 * d * ell) + ell)
-    return xy, c, t, d
+    t = math.sqrt(k1 * k2) * (math.sqrt(2.0 * m.dim * ell) + ell)
+    return c, t
 
 
 def _upper_root(s: float, c: float) -> float:
@@ -236,6 +275,245 @@ def _lower_root(s: float, c: float) -> float:
     return 2.0 * s / (c + math.sqrt(c * c + 4.0 * s))
 
 
+def _l2_bounds(m: HalfMeans, a: float, k: float) -> tuple[float, float]:
+    """:func:`l2_norm_bounds` of checked inputs."""
+    if m.dim == 0:
+        return 0.0, 0.0
+    c, t = _l2_widths(m, math.log(4.0 / a), k)
+    return _lower_root(m.xy - t, c), _upper_root(m.xy + t, c)
+
+
+def _l2_upper(m: HalfMeans, a: float, k: float) -> float:
+    """:func:`l2_norm_upper` of checked inputs."""
+    if m.dim == 0:
+        return 0.0
+    c, t = _l2_widths(m, math.log(2.0 / a), k)
+    return _upper_root(m.xy + t, c)
+
+
+def _l2_lower(m: HalfMeans, a: float, k: float) -> float:
+    """:func:`l2_norm_lower` of checked inputs."""
+    if m.dim == 0:
+        return 0.0
+    c, t = _l2_widths(m, math.log(2.0 / a), k)
+    return _lower_root(m.xy - t, c)
+
+
+def _linf_upper(mean: FloatArray, n: float, a: float, k: float) -> float:
+    """:func:`linf_norm_upper` of checked inputs."""
+    if mean.size == 0:
+        return 0.0
+    return float(np.max(np.abs(mean))) + math.sqrt(2.0 * k * math.log(2.0 * mean.size / a) / n)
+
+
+def _l1_upper(mean: FloatArray, n: float, a: float, k: float) -> float:
+    """:func:`l1_norm_upper` of checked inputs."""
+    d = mean.size
+    width = math.sqrt(2.0 * k * d * (d * math.log(2.0) + math.log(1.0 / a)) / n)
+    return float(np.sum(np.abs(mean))) + width
+
+
+# --------------------------------------------------------------------------------------------
+# Norms of beta: the "mgf" estimators (docs/math.md, section 7)
+# --------------------------------------------------------------------------------------------
+
+#: Terms of the power series of :func:`_mgf_excess` below ``_SERIES_MAX``.
+_SERIES_P = np.arange(2, 80, dtype=np.float64)
+_SERIES_LOG_COEF = special.gammaln((_SERIES_P + 1.0) / 2.0) - special.gammaln(_SERIES_P + 1.0)
+_SERIES_MAX = 2.0
+_SQRT_2PI = math.sqrt(2.0 * math.pi)
+
+
+def _mgf_excess(s: float) -> float:
+    """``R(s) = E[exp(|s| |G| / 2) - 1 - |s| |G| / 2]``, ``G ~ N(0, 1)``.
+
+    Closed form ``2 exp(s^2/8) Phi(|s|/2) - 1 - |s| / sqrt(2 pi)``; below ``|s| = 2`` the power
+    series ``sum_{p >= 2} (|s|/sqrt 2)^p Gamma((p+1)/2) / (sqrt(pi) p!)`` (no cancellation).
+    ``inf`` beyond ``|s| = 70`` (where ``R`` is far above the sub-Gaussian bound anyway).
+    """
+    a = abs(s)
+    if a == 0.0:
+        return 0.0
+    if a < _SERIES_MAX:
+        logs = _SERIES_P * math.log(a / math.sqrt(2.0)) + _SERIES_LOG_COEF
+        return float(np.sum(np.exp(logs))) / math.sqrt(math.pi)
+    if a > 70.0:
+        return math.inf
+    return 2.0 * math.exp(a * a / 8.0) * float(special.ndtr(a / 2.0)) - 1.0 - a / _SQRT_2PI
+
+
+def _log_mgf_bound(s: float, k: float) -> float:
+    """Bound on ``log E exp(s <u, z - beta>)`` for every unit ``u`` and every model:
+    ``min(R(s), k s^2 / 2)`` (the exact moments of ``|<u, z>| = |<u, eps>| / 2``, and Theorem 4).
+    """
+    return min(_mgf_excess(s), 0.5 * k * s * s)
+
+
+@functools.lru_cache(maxsize=4096)
+def _mgf_width(n: float, ell: float, k: float) -> float:
+    """Width ``t`` with ``P(<u, mean of n z - beta> >= t) <= exp(-ell)`` for a fixed unit ``u``.
+
+    Chernoff: for every ``lam > 0`` the width ``(ell / n + psi(lam)) / lam`` is valid, with
+    ``psi`` of :func:`_log_mgf_bound`; ``lam`` depends on ``(n, ell, k)`` only, never on data,
+    so an inexact minimisation only costs tightness. The candidates include the sub-Gaussian
+    optimum ``sqrt(2 ell / (n k))``, so the width is never above the paper's
+    ``sqrt(2 k ell / n)``.
+    """
+
+    def width(lam: float) -> float:
+        return (ell / n + _log_mgf_bound(lam, k)) / lam
+
+    lam_k = math.sqrt(2.0 * ell / (n * k))
+    lam_4 = math.sqrt(8.0 * ell / n)  # optimum for variance 1/4
+    best = min(width(lam_k), width(lam_4))
+    lo, hi = math.log(min(lam_k, lam_4) / 8.0), math.log(max(lam_k, lam_4) * 8.0)
+    res = optimize.minimize_scalar(
+        lambda u: width(math.exp(u)), bounds=(lo, hi), method="bounded", options={"xatol": 1e-6}
+    )
+    if res.success and math.isfinite(res.fun):
+        best = min(best, float(width(math.exp(float(res.x)))))
+    return min(best, math.sqrt(2.0 * k * ell / n))  # the sub-Gaussian width is valid too
+
+
+def _l2_widths_b(m: HalfMeans, ell: float, k: float) -> tuple[float, float]:
+    """``(c, t)`` of the mgf l2 estimator at per-tail level ``exp(-ell)``.
+
+    The conditioning half ``C`` is the larger one (``Y`` on a tie), ``F`` the other:
+    ``X.Y = ||beta||^2 + <beta, C - beta> + <F - beta, C>``, with ``|<beta, C - beta>| <=
+    ||beta|| c`` (a fixed direction) and ``|<F - beta, C>| <= ||C|| w`` (a direction that is
+    independent of ``F``): ``c = width(n_C)``, ``t = ||C|| width(n_F)``.
+    """
+    if m.n1 > m.n2:
+        n_c, n_f, c_norm = m.n1, m.n2, m.x_norm
+    else:
+        n_c, n_f, c_norm = m.n2, m.n1, m.y_norm
+    return _mgf_width(n_c, ell, k), c_norm * _mgf_width(n_f, ell, k)
+
+
+def _l2_bounds_b(m: HalfMeans, a: float, k: float) -> tuple[float, float]:
+    """MGF form of :func:`_l2_bounds` (four tails at ``a / 4``)."""
+    if m.dim == 0:
+        return 0.0, 0.0
+    c, t = _l2_widths_b(m, math.log(4.0 / a), k)
+    return _lower_root(m.xy - t, c), _upper_root(m.xy + t, c)
+
+
+def _l2_upper_b(m: HalfMeans, a: float, k: float) -> float:
+    """MGF form of :func:`_l2_upper` (two tails at ``a / 2``)."""
+    if m.dim == 0:
+        return 0.0
+    c, t = _l2_widths_b(m, math.log(2.0 / a), k)
+    return _upper_root(m.xy + t, c)
+
+
+def _l2_lower_b(m: HalfMeans, a: float, k: float) -> float:
+    """MGF form of :func:`_l2_lower` (two tails at ``a / 2``)."""
+    if m.dim == 0:
+        return 0.0
+    c, t = _l2_widths_b(m, math.log(2.0 / a), k)
+    return _lower_root(m.xy - t, c)
+
+
+def _linf_upper_b(mean: FloatArray, n: float, a: float, k: float) -> float:
+    """MGF form of :func:`_linf_upper` (union over ``2 d`` coordinate tails)."""
+    if mean.size == 0:
+        return 0.0
+    width = _mgf_width(n, math.log(2.0 * mean.size / a), k)
+    return float(np.max(np.abs(mean))) + width
+
+
+def _l1_upper_b(mean: FloatArray, n: float, a: float, k: float) -> float:
+    """MGF form of :func:`_l1_upper` (union over the ``2^d`` sign vectors ``s``, each
+    ``<s / sqrt(d), Xbar - beta>`` a unit projection)."""
+    d = mean.size
+    if d == 0:
+        return 0.0
+    ell = d * math.log(2.0) + math.log(1.0 / a)
+    return float(np.sum(np.abs(mean))) + math.sqrt(d) * _mgf_width(n, ell, k)
+
+
+# --------------------------------------------------------------------------------------------
+# Dispatch on the estimator
+# --------------------------------------------------------------------------------------------
+
+_HalfFn = Any  # Callable[[HalfMeans, float, float], ...]
+
+#: ``{estimator: {bound: function of checked inputs}}``.
+_IMPL: dict[str, dict[str, _HalfFn]] = {
+    "paper": {
+        "l2_bounds": _l2_bounds,
+        "l2_upper": _l2_upper,
+        "l2_lower": _l2_lower,
+        "linf_upper": _linf_upper,
+        "l1_upper": _l1_upper,
+    },
+    "mgf": {
+        "l2_bounds": _l2_bounds_b,
+        "l2_upper": _l2_upper_b,
+        "l2_lower": _l2_lower_b,
+        "linf_upper": _linf_upper_b,
+        "l1_upper": _l1_upper_b,
+    },
+}
+
+
+def check_estimator(estimator: Any) -> str:
+    """``estimator`` if it is one of :data:`ESTIMATORS` (``None``: :data:`DEFAULT_ESTIMATOR`)."""
+    if estimator is None:
+        return DEFAULT_ESTIMATOR
+    if not isinstance(estimator, str):
+        raise TypeError(f"estimator must be a string, got {type(estimator).__name__}")
+    if estimator not in ESTIMATORS:
+        raise ValueError(f"unknown estimator {estimator!r}; known: {list(ESTIMATORS)}")
+    return estimator
+
+
+def _impl(estimator: str, bound: str) -> _HalfFn:
+    return _IMPL[estimator][bound]
+
+
+def projection_width(
+    n: Any, ell: float, *, k: float = SUBGAUSSIAN_K, estimator: str | None = None
+) -> float:
+    """Width ``t`` with ``P(<u, Xbar - beta> >= t) <= exp(-ell)`` for a fixed unit vector ``u``.
+
+    ``Xbar`` is the mean of ``n`` samples of ``z``. ``"paper"``: ``sqrt(2 k ell / n)``;
+    ``"mgf"``: the Chernoff width of :func:`_log_mgf_bound` (never larger).
+
+    Parameters
+    ----------
+    n : int
+        Number of samples (> 0).
+    ell : float
+        ``log(1 / failure probability)`` of the one-sided statement (> 0).
+    k : float
+        Variance proxy of one ``z``.
+    estimator : {"mgf", "paper"}, optional
+        Default :data:`DEFAULT_ESTIMATOR`.
+
+    Returns
+    -------
+    float
+        The width (dimensionless).
+    """
+    nf = check_sample_count(n, "n")
+    e = check_positive(ell, "ell")
+    kk = check_positive(k, "variance proxy k")
+    if check_estimator(estimator) == "paper":
+        return math.sqrt(2.0 * kk * e / nf)
+    return _mgf_width(nf, e, kk)
+
+
+# --------------------------------------------------------------------------------------------
+# Norms of beta: public functions
+# --------------------------------------------------------------------------------------------
+
+
+def pooled_mean(mean_x: Any, mean_y: Any, n1: Any, n2: Any) -> FloatArray:
+    """Mean of all ``n1 + n2`` samples from the two half means."""
+    return HalfMeans.checked(mean_x, mean_y, n1, n2).pooled
+
+
 def l2_norm_bounds(
     mean_x: Any,
     mean_y: Any,
@@ -245,6 +523,7 @@ def l2_norm_bounds(
     *,
     dim: int | None = None,
     k: float = SUBGAUSSIAN_K,
+    estimator: str | None = None,
 ) -> tuple[float, float]:
     """Lower and upper bounds on ``||beta||_2`` holding together (Theorem 5, Table 1).
 
@@ -261,20 +540,24 @@ def l2_norm_bounds(
         Failure probability of the pair, in (0, 1).
     dim : int, optional
         Dimension of the subspace the vectors live in (default: their length). Pass ``d_S`` or
-        ``d - d_S`` for projected means given in ambient coordinates (see :func:`project`).
+        ``d - d_S`` for projected means given in ambient coordinates (see
+        :func:`hocert_sampling.subspace.project`).
     k : float
         Variance proxy of one ``z`` (default :data:`SUBGAUSSIAN_K`).
+    estimator : {"mgf", "paper"}, optional
+        ``"paper"``: Table 1 with proxy ``k`` (the module docstring); ``"mgf"``
+        (default, :data:`DEFAULT_ESTIMATOR`): conditional Chernoff bounds with the exact second
+        moment of ``z`` (docs/math.md, section 7; ``dim`` only matters when it is 0).
 
     Returns
     -------
     (lower, upper) : tuple of float
         ``0 <= lower <= ||beta||_2 <= upper``; ``lower = 0`` when ``X.Y - t <= 0``.
     """
-    a = _check_alpha(alpha)
-    xy, c, t, d = _l2_terms(mean_x, mean_y, n1, n2, math.log(4.0 / a), dim, k)
-    if d == 0:
-        return 0.0, 0.0
-    return _lower_root(xy - t, c), _upper_root(xy + t, c)
+    a = check_probability(alpha)
+    m = HalfMeans.checked(mean_x, mean_y, n1, n2, dim)
+    impl = _impl(check_estimator(estimator), "l2_bounds")
+    return impl(m, a, check_positive(k, "variance proxy k"))
 
 
 def l2_norm_upper(
@@ -286,6 +569,7 @@ def l2_norm_upper(
     *,
     dim: int | None = None,
     k: float = SUBGAUSSIAN_K,
+    estimator: str | None = None,
 ) -> float:
     """One-sided upper bound on ``||beta||_2`` (Theorem 5, Table 1, ``B2_hi``).
 
@@ -297,9 +581,10 @@ def l2_norm_upper(
     float
         Upper bound on ``||beta||_2`` (dimensionless).
     """
-    a = _check_alpha(alpha)
-    xy, c, t, d = _l2_terms(mean_x, mean_y, n1, n2, math.log(2.0 / a), dim, k)
-    return 0.0 if d == 0 else _upper_root(xy + t, c)
+    a = check_probability(alpha)
+    m = HalfMeans.checked(mean_x, mean_y, n1, n2, dim)
+    impl = _impl(check_estimator(estimator), "l2_upper")
+    return impl(m, a, check_positive(k, "variance proxy k"))
 
 
 def l2_norm_lower(
@@ -311,6 +596,7 @@ def l2_norm_lower(
     *,
     dim: int | None = None,
     k: float = SUBGAUSSIAN_K,
+    estimator: str | None = None,
 ) -> float:
     """One-sided lower bound on ``||beta||_2`` (Theorem 5, Table 1, ``B2_lo``).
 
@@ -322,12 +608,20 @@ def l2_norm_lower(
     float
         Lower bound on ``||beta||_2`` (dimensionless, >= 0).
     """
-    a = _check_alpha(alpha)
-    xy, c, t, d = _l2_terms(mean_x, mean_y, n1, n2, math.log(2.0 / a), dim, k)
-    return 0.0 if d == 0 else _lower_root(xy - t, c)
+    a = check_probability(alpha)
+    m = HalfMeans.checked(mean_x, mean_y, n1, n2, dim)
+    impl = _impl(check_estimator(estimator), "l2_lower")
+    return impl(m, a, check_positive(k, "variance proxy k"))
 
 
-def linf_norm_upper(mean: Any, n: Any, alpha: float, *, k: float = SUBGAUSSIAN_K) -> float:
+def linf_norm_upper(
+    mean: Any,
+    n: Any,
+    alpha: float,
+    *,
+    k: float = SUBGAUSSIAN_K,
+    estimator: str | None = None,
+) -> float:
     """Upper bound on ``||beta||_inf`` (Table 1): ``||Xbar||_inf + sqrt(2 k log(2d/alpha) / n)``.
 
     Parameters
@@ -340,22 +634,30 @@ def linf_norm_upper(mean: Any, n: Any, alpha: float, *, k: float = SUBGAUSSIAN_K
         Failure probability, in (0, 1).
     k : float
         Variance proxy of one ``z``.
+    estimator : {"mgf", "paper"}, optional
+        ``"paper"``: the formula above; ``"mgf"`` (default): the same union bound with
+        the width of :func:`projection_width` at ``ell = log(2d/alpha)`` (never larger).
 
     Returns
     -------
     float
         ``P(||beta||_inf <= upper) >= 1 - alpha``.
     """
-    a = _check_alpha(alpha)
-    x = _check_vector(mean, "mean")
-    nf = _check_count(n, "n")
-    kf = _check_k(k)
-    if x.size == 0:
-        return 0.0
-    return float(np.max(np.abs(x))) + math.sqrt(2.0 * kf * math.log(2.0 * x.size / a) / nf)
+    a = check_probability(alpha)
+    x = check_vector(mean, "mean")
+    nf = check_sample_count(n, "n")
+    impl = _impl(check_estimator(estimator), "linf_upper")
+    return impl(x, nf, a, check_positive(k, "variance proxy k"))
 
 
-def l1_norm_upper(mean: Any, n: Any, alpha: float, *, k: float = SUBGAUSSIAN_K) -> float:
+def l1_norm_upper(
+    mean: Any,
+    n: Any,
+    alpha: float,
+    *,
+    k: float = SUBGAUSSIAN_K,
+    estimator: str | None = None,
+) -> float:
     """Upper bound on ``||beta||_1`` (Table 1).
 
     ``||Xbar||_1 + sqrt(2 k d (d log 2 + log(1/alpha)) / n)``: the width grows linearly in d.
@@ -370,340 +672,49 @@ def l1_norm_upper(mean: Any, n: Any, alpha: float, *, k: float = SUBGAUSSIAN_K) 
         Failure probability, in (0, 1).
     k : float
         Variance proxy of one ``z``.
+    estimator : {"mgf", "paper"}, optional
+        ``"paper"``: the formula above; ``"mgf"`` (default): the same union bound with
+        width ``sqrt(d)`` times :func:`projection_width` at ``ell = d log 2 + log(1/alpha)``
+        (never larger).
 
     Returns
     -------
     float
         ``P(||beta||_1 <= upper) >= 1 - alpha``.
     """
-    a = _check_alpha(alpha)
-    x = _check_vector(mean, "mean")
-    nf = _check_count(n, "n")
-    kf = _check_k(k)
-    d = x.size
-    width = math.sqrt(2.0 * kf * d * (d * math.log(2.0) + math.log(1.0 / a)) / nf)
-    return float(np.sum(np.abs(x))) + width
+    a = check_probability(alpha)
+    x = check_vector(mean, "mean")
+    nf = check_sample_count(n, "n")
+    impl = _impl(check_estimator(estimator), "l1_upper")
+    return impl(x, nf, a, check_positive(k, "variance proxy k"))
 
 
 # --------------------------------------------------------------------------------------------
-# Subspaces
+# Names that moved (old import paths, kept for one release)
 # --------------------------------------------------------------------------------------------
 
+_MOVED = {
+    "project": "subspace",
+    "EVENT_BOUNDS": "alpha_budget",
+    "RADIUS_EVENTS": "alpha_budget",
+    "AlphaSplit": "alpha_budget",
+    "Bound": "alpha_budget",
+    "GradientBounds": "alpha_budget",
+    "alpha_split": "alpha_budget",
+    "radius_bounds": "alpha_budget",
+}
 
-def project(mean: Any, subspace: Any, *, atol: float = 1e-8) -> tuple[FloatArray, FloatArray, int]:
-    """Split a mean vector into its parts inside a subspace S and in its complement.
 
-    Parameters
-    ----------
-    mean : array_like, shape (d,)
-        A mean of ``z`` (one half, or pooled).
-    subspace : array_like
-        One of
-        - a 1-D integer array of distinct coordinate indices, or a boolean mask of length d
-          (a coordinate subspace, e.g. one colour channel of a flattened image);
-        - a ``(d, d_S)`` matrix with orthonormal columns (a basis of S);
-        - a ``(d, d)`` orthogonal projector ``P_S`` (symmetric, idempotent).
-    atol : float
-        Tolerance of the orthonormality / projector checks.
+def __getattr__(name: str) -> Any:
+    if name in _MOVED:
+        import importlib
 
-    Returns
-    -------
-    inside : ndarray
-        ``P_S mean`` in coordinates of S: ``mean[idx]`` (length d_S), ``Q.T @ mean`` (length
-        d_S), or ``P_S @ mean`` (length d) for the three forms.
-    outside : ndarray
-        ``(I - P_S) mean``: the remaining coordinates (length ``d - d_S``) for a coordinate
-        subspace, else in ambient coordinates (length d).
-    d_S : int
-        Dimension of S. Bound the complement with ``dim = d - d_S`` (not ``d_S``), and ``inside``
-        with ``dim = d_S`` (see :func:`l2_norm_upper`).
-
-    Notes
-    -----
-    Inner products and l2 norms of ``inside`` / ``outside`` equal those of ``P_S mean`` /
-    ``(I - P_S) mean``, which is all the l2 estimator uses. For l_inf / l1 bounds inside a
-    subspace use a coordinate subspace, whose ``inside`` are the actual coordinates.
-    """
-    x = _check_vector(mean, "mean")
-    d = x.size
-    s = np.asarray(subspace)
-    if s.ndim == 1:
-        if s.dtype == np.bool_:
-            if s.shape != (d,):
-                raise ValueError(f"boolean subspace mask must have length {d}, got {s.shape}")
-            mask = s
-        else:
-            if s.size and not np.issubdtype(s.dtype, np.integer):
-                raise ValueError("a 1-D subspace must be integer indices or a boolean mask")
-            idx = s.astype(np.int64)
-            if idx.size and (idx.min() < 0 or idx.max() >= d):
-                raise ValueError(f"subspace indices must lie in [0, {d})")
-            if np.unique(idx).size != idx.size:
-                raise ValueError("subspace indices must be distinct")
-            mask = np.zeros(d, dtype=bool)
-            mask[idx] = True
-        return x[mask], x[~mask], int(mask.sum())
-    if s.ndim != 2 or s.shape[0] != d:
-        raise ValueError(f"subspace matrix must have {d} rows, got shape {s.shape}")
-    m = np.asarray(s, dtype=np.float64)
-    if not np.all(np.isfinite(m)):
-        raise ValueError("subspace matrix contains NaN or inf")
-    if m.shape == (d, d) and np.allclose(m, m.T, atol=atol) and np.allclose(m @ m, m, atol=atol):
-        d_s = round(float(np.trace(m)))
-        inside = m @ x
-        return inside, x - inside, d_s
-    if not np.allclose(m.T @ m, np.eye(m.shape[1]), atol=atol):
-        raise ValueError(
-            "subspace matrix is neither an orthogonal projector nor a basis with orthonormal "
-            "columns"
+        module = f"hocert_sampling.{_MOVED[name]}"
+        warnings.warn(
+            f"hocert_sampling.bounds.{name} moved to {module}.{name}; the old path will be "
+            "removed in the next release",
+            DeprecationWarning,
+            stacklevel=2,
         )
-    coords = m.T @ x
-    return coords, x - m @ coords, m.shape[1]
-
-
-# --------------------------------------------------------------------------------------------
-# Alpha split and the bounds a radius uses
-# --------------------------------------------------------------------------------------------
-
-#: Events (independent statements, each charged its own alpha) and the bounds each one gives.
-#: Bound names match the keyword arguments of ``hocert_solver``'s threat-model radii.
-EVENT_BOUNDS: dict[str, tuple[str, ...]] = {
-    "p_A": ("p_A_lower",),
-    "l2_upper": ("grad_l2_upper",),
-    "l2_two_sided": ("grad_l2_lower", "grad_l2_upper"),
-    "linf_upper": ("grad_linf_upper",),
-    "l1_upper": ("grad_l1_upper",),
-    "proj_l2_upper": ("proj_l2_upper",),
-    "complement_l2_lower": ("complement_l2_lower",),
-}
-
-#: Events each reported radius needs (SPEC-style table: docs/math.md, Corollaries 3.1-3.4).
-RADIUS_EVENTS: dict[str, tuple[str, ...]] = {
-    "cohen": ("p_A",),
-    "l2": ("p_A", "l2_upper"),
-    # l1 and l_inf need B2_lo and, for the fallback max(., R_2), B2_hi: one two-sided event.
-    "l1": ("p_A", "linf_upper", "l2_two_sided"),
-    "linf": ("p_A", "l1_upper", "l2_two_sided"),
-    "subspace_l2": ("p_A", "proj_l2_upper", "complement_l2_lower"),
-    # The same with the full-space l2 fallback of ``subspace_radius(..., grad_l2_upper)``.
-    "subspace_l2_with_fallback": ("p_A", "proj_l2_upper", "complement_l2_lower", "l2_upper"),
-}
-
-
-@dataclass(frozen=True)
-class AlphaSplit:
-    """How one radius spends its failure probability (union bound over its events).
-
-    Attributes
-    ----------
-    radius : str
-        Name of the radius (a key of :data:`RADIUS_EVENTS`, or a custom name).
-    alpha : float
-        Total failure probability allowed for this radius.
-    shares : tuple of (event, alpha) pairs
-        The failure probability charged to each event; they sum to at most ``alpha``.
-    """
-
-    radius: str
-    alpha: float
-    shares: tuple[tuple[str, float], ...]
-
-    @property
-    def events(self) -> tuple[str, ...]:
-        """Names of the events, in order."""
-        return tuple(e for e, _ in self.shares)
-
-    @property
-    def spent(self) -> float:
-        """Sum of the shares (``<= alpha``)."""
-        return math.fsum(a for _, a in self.shares)
-
-    def alpha_of(self, event: str) -> float:
-        """Failure probability charged to ``event``."""
-        for e, a in self.shares:
-            if e == event:
-                return a
-        raise KeyError(f"radius {self.radius!r} uses no event {event!r} (has {self.events})")
-
-
-def alpha_split(radius: str, alpha: float, events: Sequence[str] | None = None) -> AlphaSplit:
-    """Split ``alpha`` equally over the events a radius uses.
-
-    Parameters
-    ----------
-    radius : str
-        Key of :data:`RADIUS_EVENTS` (``"cohen"``, ``"l2"``, ``"l1"``, ``"linf"``,
-        ``"subspace_l2"``, ``"subspace_l2_with_fallback"``), or any name when ``events`` is given.
-    alpha : float
-        Failure probability of the radius, in (0, 1).
-    events : sequence of str, optional
-        Keys of :data:`EVENT_BOUNDS`, overriding the table.
-
-    Returns
-    -------
-    AlphaSplit
-        ``m`` events, each charged ``alpha / m`` (rounded down so that the sum never exceeds
-        ``alpha`` in floating point).
-    """
-    a = _check_alpha(alpha)
-    if events is None:
-        if radius not in RADIUS_EVENTS:
-            raise ValueError(f"unknown radius {radius!r}; known: {sorted(RADIUS_EVENTS)}")
-        events = RADIUS_EVENTS[radius]
-    ev = tuple(events)
-    if not ev:
-        raise ValueError("a radius must use at least one event")
-    if len(set(ev)) != len(ev):
-        raise ValueError(f"repeated events in {ev}")
-    unknown = [e for e in ev if e not in EVENT_BOUNDS]
-    if unknown:
-        raise ValueError(f"unknown events {unknown}; known: {sorted(EVENT_BOUNDS)}")
-    names = [b for e in ev for b in EVENT_BOUNDS[e]]
-    if len(set(names)) != len(names):
-        raise ValueError(f"events {ev} bound the same quantity twice")
-    share = a / len(ev)
-    while math.fsum([share] * len(ev)) > a:
-        share = math.nextafter(share, 0.0)
-    return AlphaSplit(radius=radius, alpha=a, shares=tuple((e, share) for e in ev))
-
-
-@dataclass(frozen=True)
-class Bound:
-    """One confidence bound and the event that certifies it.
-
-    Attributes
-    ----------
-    name : str
-        What is bounded (``"p_A_lower"``, ``"grad_l2_upper"``, ``"grad_l2_lower"``,
-        ``"grad_linf_upper"``, ``"grad_l1_upper"``, ``"proj_l2_upper"``,
-        ``"complement_l2_lower"``). Norm bounds are on ``beta = sigma grad g_A`` (dimensionless).
-    value : float
-        The bound.
-    event : str
-        The event (key of :data:`EVENT_BOUNDS`); bounds from one event share its alpha.
-    alpha : float
-        Failure probability of that event.
-    """
-
-    name: str
-    value: float
-    event: str
-    alpha: float
-
-
-@dataclass(frozen=True)
-class GradientBounds:
-    """The bounds one radius is computed from, with their alpha split (``cert.bounds``).
-
-    Attributes
-    ----------
-    split : AlphaSplit
-        The events and their failure probabilities.
-    bounds : tuple of Bound
-        One entry per bound (a two-sided event gives two).
-    """
-
-    split: AlphaSplit
-    bounds: tuple[Bound, ...]
-
-    def __getitem__(self, name: str) -> float:
-        for b in self.bounds:
-            if b.name == name:
-                return b.value
-        raise KeyError(f"no bound {name!r}; have {[b.name for b in self.bounds]}")
-
-    def as_dict(self) -> dict[str, float]:
-        """``{bound name: value}``."""
-        return {b.name: b.value for b in self.bounds}
-
-    def solver_kwargs(self) -> dict[str, float]:
-        """The norm bounds as keyword arguments of the solver's radius functions (no p_A)."""
-        return {b.name: b.value for b in self.bounds if b.name != "p_A_lower"}
-
-
-def radius_bounds(
-    radius: str,
-    alpha: float,
-    *,
-    successes: int,
-    trials: int,
-    mean_x: Any = None,
-    mean_y: Any = None,
-    n1: int | None = None,
-    n2: int | None = None,
-    subspace: Any = None,
-    events: Sequence[str] | None = None,
-    k: float = SUBGAUSSIAN_K,
-) -> GradientBounds:
-    """Compute every bound a radius uses, each at its share of ``alpha``.
-
-    Parameters
-    ----------
-    radius : str
-        See :func:`alpha_split`.
-    alpha : float
-        Failure probability of the radius.
-    successes, trials : int
-        Votes for class A among the estimation samples, and their number (p_A bound).
-    mean_x, mean_y : array_like, shape (d,), optional
-        Half means of ``z`` (needed by every radius but ``"cohen"``).
-    n1, n2 : int, optional
-        Sample counts of the halves.
-    subspace : array_like, optional
-        Needed by the subspace radii; any form accepted by :func:`project`.
-    events : sequence of str, optional
-        Override of :data:`RADIUS_EVENTS` for this radius.
-    k : float
-        Variance proxy of one ``z``.
-
-    Returns
-    -------
-    GradientBounds
-        Holds with probability ``>= 1 - alpha`` jointly (union bound over the events).
-    """
-    split = alpha_split(radius, alpha, events)
-    needs_means = any(e != "p_A" for e in split.events)
-    if needs_means and (mean_x is None or mean_y is None or n1 is None or n2 is None):
-        raise ValueError(f"radius {radius!r} needs mean_x, mean_y, n1 and n2")
-    n_pooled = (n1 or 0) + (n2 or 0)
-    needs_subspace = any(e in ("proj_l2_upper", "complement_l2_lower") for e in split.events)
-    if needs_subspace and subspace is None:
-        raise ValueError(f"radius {radius!r} needs a subspace")
-
-    values: dict[str, float | tuple[float, ...]] = {}
-    inside: tuple[FloatArray, FloatArray] | None = None
-    outside: tuple[FloatArray, FloatArray] | None = None
-    d_total = d_s = 0
-    if needs_subspace:
-        x_in, x_out, d_s = project(mean_x, subspace)
-        y_in, y_out, _ = project(mean_y, subspace)
-        inside, outside = (x_in, y_in), (x_out, y_out)
-        d_total = np.asarray(mean_x).size
-    for event, a in split.shares:
-        if event == "p_A":
-            v: float | tuple[float, ...] = float(clopper_pearson_lower(successes, trials, a))
-        elif event == "l2_upper":
-            v = l2_norm_upper(mean_x, mean_y, n1, n2, a, k=k)
-        elif event == "l2_two_sided":
-            v = l2_norm_bounds(mean_x, mean_y, n1, n2, a, k=k)
-        elif event == "linf_upper":
-            v = linf_norm_upper(pooled_mean(mean_x, mean_y, n1, n2), n_pooled, a, k=k)
-        elif event == "l1_upper":
-            v = l1_norm_upper(pooled_mean(mean_x, mean_y, n1, n2), n_pooled, a, k=k)
-        elif event == "proj_l2_upper":
-            assert inside is not None
-            v = l2_norm_upper(*inside, n1, n2, a, dim=d_s, k=k)
-        elif event == "complement_l2_lower":
-            assert outside is not None
-            v = l2_norm_lower(*outside, n1, n2, a, dim=d_total - d_s, k=k)
-        else:  # pragma: no cover - alpha_split validates the names
-            raise AssertionError(event)
-        values[event] = v
-
-    out: list[Bound] = []
-    for event, a in split.shares:
-        names = EVENT_BOUNDS[event]
-        vals = values[event]
-        vals_t = vals if isinstance(vals, tuple) else (vals,)
-        out.extend(Bound(nm, float(val), event, a) for nm, val in zip(names, vals_t))
-    return GradientBounds(split=split, bounds=tuple(out))
+        return getattr(importlib.import_module(module), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -30,15 +30,19 @@ must have shape ``(B,)``, integer values (integer, bool, or integral floats) and
 
 from __future__ import annotations
 
+import contextlib
 import os
 import warnings
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
+from ._errors import HocertSamplingError
+from ._validation import check_count
 from .backend import Backend, get_backend
+from .gpu import CUDA_PROVIDER, cuda_provider_problem
 
 __all__ = [
     "CallableModel",
@@ -47,12 +51,13 @@ __all__ = [
     "ModelOutputError",
     "OnnxModel",
     "as_label_model",
+    "default_providers",
     "labels_from_output",
     "probe_onnx_model",
 ]
 
 
-class ModelError(RuntimeError):
+class ModelError(HocertSamplingError, RuntimeError):
     """The model could not be evaluated on a batch (it raised, or could not be loaded)."""
 
 
@@ -154,9 +159,7 @@ class LabelModel(ABC):
     """
 
     def __init__(self, num_classes: int, backend: str | Backend | None = None) -> None:
-        if int(num_classes) != num_classes or num_classes < 2:
-            raise ValueError(f"num_classes must be an integer >= 2, got {num_classes!r}")
-        self.num_classes = int(num_classes)
+        self.num_classes = check_count(num_classes, "num_classes", minimum=2)
         self.backend = get_backend(backend)
 
     @abstractmethod
@@ -288,6 +291,34 @@ def probe_onnx_model(
     return int(out.shape[1]) if out.ndim == 2 else None
 
 
+def default_providers(backend: Backend, available: Sequence[str]) -> list[str]:
+    """The execution providers an :class:`OnnxModel` loaded from a file asks for on ``backend``,
+    given ONNX Runtime's ``available`` providers: CUDA (then CPU) under CuPy when this build
+    has it, else the CPU provider."""
+    if backend.is_gpu and CUDA_PROVIDER in available:
+        return [CUDA_PROVIDER, "CPUExecutionProvider"]
+    return ["CPUExecutionProvider"]
+
+
+def _cuda_major(backend: Backend) -> int | None:
+    """The CUDA major version of the CuPy build behind ``backend`` (None if unknown)."""
+    try:
+        return int(backend.xp.cuda.runtime.runtimeGetVersion()) // 1000
+    except Exception:
+        return None
+
+
+def _preload_cuda_libraries(ort: Any) -> None:
+    """Load the CUDA and cuDNN libraries of the ``nvidia-*`` pip packages (``onnxruntime-gpu``'s
+    ``cuda`` and ``cudnn`` extras) before a CUDA session, where this ONNX Runtime can (1.21+).
+    Failures are left to the session, whose provider then reports what it could not load."""
+    preload = getattr(ort, "preload_dlls", None)
+    if preload is None:
+        return
+    with contextlib.suppress(Exception):  # e.g. the libraries are on the system path instead
+        preload()
+
+
 class OnnxModel(LabelModel):
     """An ONNX model (file path or ``onnxruntime.InferenceSession``) as a base classifier.
 
@@ -306,6 +337,14 @@ class OnnxModel(LabelModel):
     use_iobinding : bool, optional
         Bind input and output buffers in place (IOBinding). Default: on with the CuPy backend
         and a session that runs on the CUDA provider, off otherwise.
+
+    Attributes
+    ----------
+    providers : list of str
+        The execution providers the session runs on (``session.get_providers()``).
+    cuda_problem : str or None
+        Under the CuPy backend, why the session does not run on the CUDA provider and what to
+        install (:func:`hocert_sampling.gpu.cuda_provider_problem`); None otherwise.
     """
 
     def __init__(
@@ -343,13 +382,21 @@ class OnnxModel(LabelModel):
         self._input_dtype = _ONNX_DTYPES[input_meta.type]
         self._output_meta = outputs[output_name]
 
-        on_cuda = "CUDAExecutionProvider" in session.get_providers()
+        self.providers: list[str] = list(session.get_providers())
+        on_cuda = CUDA_PROVIDER in self.providers
         if use_iobinding is None:
             use_iobinding = self.backend.is_gpu and on_cuda
+        self.cuda_problem: str | None = None
         if self.backend.is_gpu and not on_cuda:
+            self.cuda_problem = (
+                cuda_provider_problem(
+                    session_providers=self.providers, cuda=_cuda_major(self.backend)
+                )
+                or f"the ONNX session runs on {', '.join(self.providers)}, not on the CUDA provider"
+            )
             warnings.warn(
-                "the ONNX session does not run on the CUDA provider (install onnxruntime-gpu): "
-                "every batch is copied to the host and back",
+                f"the ONNX model runs on the CPU, every batch copied from the GPU and back: "
+                f"{self.cuda_problem}",
                 RuntimeWarning,
                 stacklevel=2,
             )
@@ -358,10 +405,12 @@ class OnnxModel(LabelModel):
         self.use_iobinding = bool(use_iobinding)
 
     def _default_providers(self, ort: Any) -> list[Any]:
-        if self.backend.is_gpu and "CUDAExecutionProvider" in ort.get_available_providers():
-            device = int(self.backend.xp.cuda.Device().id)
-            return [("CUDAExecutionProvider", {"device_id": device}), "CPUExecutionProvider"]
-        return ["CPUExecutionProvider"]
+        names = default_providers(self.backend, ort.get_available_providers())
+        if CUDA_PROVIDER not in names:
+            return names
+        _preload_cuda_libraries(ort)
+        device = int(self.backend.xp.cuda.Device().id)
+        return [(CUDA_PROVIDER, {"device_id": device}), *names[1:]]
 
     def _forward(self, batch: Any) -> Any:
         if self.use_iobinding:

@@ -40,6 +40,7 @@ from typing import Any
 
 import numpy as np
 
+from ._validation import check_count, check_input, check_positive
 from .models import LabelModel
 
 __all__ = ["NoiseStatistics", "sample_statistics"]
@@ -117,9 +118,10 @@ def sample_statistics(
     model : LabelModel
         The base classifier; its backend decides where the work happens.
     x : array-like
-        One input (any shape; ``d = x.size``), host or backend array.
+        One input (any shape with at least one axis; ``d = x.size``), host or backend array,
+        numeric and finite in float32.
     sigma : float
-        Noise level (input units).
+        Noise level (input units), finite and > 0.
     n : int
         Number of noise draws (>= 1; >= 2 when ``target`` is given).
     batch_size : int
@@ -133,6 +135,15 @@ def sample_statistics(
     -------
     NoiseStatistics
 
+    Raises
+    ------
+    TypeError
+        An argument of the wrong type (a float count, a string sigma, a non-numeric ``x``).
+    ValueError
+        A count below its minimum, a target outside ``[0, K)``, sigma not finite and > 0, or
+        an ``x`` that is a scalar, empty or not finite (see
+        :func:`hocert_sampling._validation.check_input`).
+
     Notes
     -----
     The model receives views of one buffer that is overwritten batch after batch; it must not
@@ -141,15 +152,30 @@ def sample_statistics(
     helper thread while the model runs (same draws, same order: the results do not change);
     ``rng`` must not be used by anything else during the call.
     """
-    if n < 1 or (target is not None and n < 2):
-        raise ValueError(f"need n >= 1 samples (n >= 2 for the split-half sums), got {n}")
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-    if target is not None and not 0 <= target < model.num_classes:
-        raise ValueError(f"target class {target} outside [0, {model.num_classes})")
+    backend = model.backend
+    x = check_input(x, backend)
+    scale = check_positive(sigma, "sigma")
+    n = check_count(n, "n", minimum=1 if target is None else 2)
+    batch_size = check_count(batch_size, "batch_size")
+    if target is not None:
+        target = check_count(target, "target class", minimum=0)
+        if target >= model.num_classes:
+            raise ValueError(f"target class {target} outside [0, {model.num_classes})")
+    return _sample_checked(model, x, scale, n, batch_size, rng, target)
+
+
+def _sample_checked(
+    model: LabelModel,
+    x: Any,
+    sigma: float,
+    n: int,
+    batch_size: int,
+    rng: Any,
+    target: int | None,
+) -> NoiseStatistics:
+    """:func:`sample_statistics` of checked arguments (``x`` a finite float32 backend array)."""
     backend = model.backend
     xp = backend.xp
-    x = backend.asarray(x, dtype=xp.float32)
     d = x.size
     num_classes = model.num_classes
     scale = xp.float32(sigma)

@@ -24,18 +24,24 @@ verify_radius, prove_radius, ProvedRadius
     Independent proofs of radii in ball arithmetic (python-flint's Arb): True only where it is
     proved that the true radius is at least the given one (docs/math.md §10).
 RadiusTable
-    Precomputed radius tables (built on Dask) with conservative, vectorised lookups.
+    Precomputed radius tables (built here or on any ``concurrent.futures.Executor``) with
+    conservative, vectorised lookups.
 TableVerificationError
     Raised by ``RadiusTable.load`` for a table whose radii its own witnesses do not prove
     (altered or damaged; ``RadiusTable.verify`` gives the report).
+HocertSolverError
+    Base class of this library's exceptions (``TableBuildError``, ``TableVerificationError``).
 """
 
 from importlib.metadata import PackageNotFoundError, version
 
 # First: importing _numba_cache points Numba's cache at a per-user directory, away from the
 # package folder, before any kernel module is imported; restore() below gives the setting back.
-from . import _numba_cache
-from .directional import (
+# (_warm_start_build, after it in this line, holds the build-only kernels: nothing else here
+# imports it.)
+from . import _numba_cache, _warm_start_build
+from ._errors import HocertSolverError
+from ._status import (
     ABSTAIN,
     CONVERGED,
     FALLBACK,
@@ -44,11 +50,8 @@ from .directional import (
     LOWERED,
     PROJECTED,
     STATUS_NAMES,
-    RadiusResult,
-    cohen_radius,
-    directional_radius,
-    max_gradient_norm,
 )
+from .directional import RadiusResult, cohen_radius, directional_radius, max_gradient_norm
 from .table import (
     OUTSIDE,
     SKIPPED,
@@ -78,6 +81,7 @@ __all__ = [
     "PROJECTED",
     "SKIPPED",
     "STATUS_NAMES",
+    "HocertSolverError",
     "ProvedRadius",
     "RadiusResult",
     "RadiusTable",

@@ -532,7 +532,7 @@ def certified_dual_into(k0, k1, l2, r, q, m1, m2, integ, guide):
     """``certified_dual``, leaving the Kronrod-rule integrals at theta in ``integ``.
 
     From them the caller gets the residuals at (lam, r) for free, which is how a Newton step
-    that was never evaluated is checked (``_solve._certify``). ``guide``: see
+    that was never evaluated is checked (``_witness._certify``). ``guide``: see
     ``integrals_guided`` (the panels only affect the quadrature error, which is estimated on
     whatever panels are used).
     """

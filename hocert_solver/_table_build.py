@@ -40,7 +40,7 @@ from .directional import (
     max_gradient_norm,
 )
 
-__all__ = ["TableBuild"]
+__all__ = ["TableBuild", "check_build_options", "describe_executor"]
 
 ChunkResult = tuple[FloatArray, Int8Array, FloatArray, str]
 
@@ -112,9 +112,40 @@ def run_chunks(
             fut.cancel()
 
 
-def describe_executor(executor: Executor) -> str:
-    """How a build records an executor it was given (``metadata["build"]["scheduler"]``)."""
-    return type(executor).__name__
+def describe_executor(executor: Executor | None) -> str:
+    """Where a build ran, as it records it (``metadata["build"]["scheduler"]``)."""
+    return "in-process" if executor is None else type(executor).__name__
+
+
+# RadiusTable.build's arguments that moved to the application (hocert.cluster) in 0.2.
+_REMOVED_OPTIONS = ("scheduler", "n_workers")
+
+
+def check_build_options(executor: object, removed: dict[str, Any]) -> None:
+    """Refuse a non-Executor ``executor`` and unknown keyword arguments of ``build``.
+
+    ``scheduler=`` and ``n_workers=`` (Dask clusters, now in the application) get a message
+    that says what to pass instead; any other name the usual "unexpected keyword" one.
+    """
+    old = [name for name in _REMOVED_OPTIONS if name in removed]
+    if old:
+        given = ", ".join(f"{name}={removed[name]!r}" for name in old)
+        raise TypeError(
+            f"RadiusTable.build() no longer takes {' or '.join(f'{n}=' for n in old)} "
+            f"(got {given}): pass executor=, any concurrent.futures.Executor. For Dask: "
+            "`with hocert.cluster.open_executor(scheduler, n_workers) as run: "
+            "RadiusTable.build(..., executor=run.executor, numba_threads=run.numba_threads)`, "
+            "or executor=client.get_executor() for a distributed.Client; without executor= the "
+            "build runs in this process"
+        )
+    if removed:
+        name = next(iter(removed))
+        raise TypeError(f"RadiusTable.build() got an unexpected keyword argument {name!r}")
+    if executor is not None and not isinstance(executor, Executor):
+        raise TypeError(
+            "executor must be a concurrent.futures.Executor (for a distributed.Client: "
+            f"client.get_executor()), got {type(executor).__name__}"
+        )
 
 
 class TableBuild:

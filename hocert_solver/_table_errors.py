@@ -7,17 +7,19 @@ importing the public ``table`` module; their ``__module__`` is that public home.
 
 from __future__ import annotations
 
+from ._errors import HocertSolverError
+
 __all__ = ["TableBuildError", "TableVerificationError"]
 
 
-class TableBuildError(RuntimeError):
+class TableBuildError(HocertSolverError, RuntimeError):
     """A table build could not proceed (checkpoint mismatch or a checkpoint chunk that fails
     verification, worker version mismatch)."""
 
     __module__ = "hocert_solver.table"
 
 
-class TableVerificationError(ValueError):
+class TableVerificationError(HocertSolverError, ValueError):
     """A table's contents are not proved by its own witnesses (:meth:`RadiusTable.verify`).
 
     Raised by :meth:`RadiusTable.load` for a file altered or damaged after it was built (or a

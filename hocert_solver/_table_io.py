@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from . import _solve
+from . import _newton
 from ._table_errors import TableBuildError, TableVerificationError
 from ._table_grid import FloatArray, Int8Array
 from ._table_verify import TableVerification
@@ -56,7 +56,7 @@ _COORDINATES = (
 _TOLERANCE = (
     "every value is a certified lower bound of R at its cell (dual witness, weak duality); "
     "status 0 (CONVERGED) values are within 1e-6 * max(1, R) of R (solver accuracy "
-    f"requirement; Newton tolerance {_solve.NEWTON_TOL:g}); status 3 (FALLBACK) values are "
+    f"requirement; Newton tolerance {_newton.NEWTON_TOL:g}); status 3 (FALLBACK) values are "
     "the smaller m2 = 0 radius R(q, m1, 0)"
 )
 # What np.load and reading an archive member raise for a damaged or foreign file.

@@ -2,7 +2,7 @@
 
 The stored radius of a cell is re-proved from the stored multipliers (the solver's own witness
 check, ``_integrals.certified_dual``) or the closed-form strip witness
-(``_interval.strip_dual``), or needs no proof (0, at most Cohen's radius, +inf on the boundary
+(``_strip.strip_dual``), or needs no proof (0, at most Cohen's radius, +inf on the boundary
 of the feasible disk). ``RadiusTable.verify`` runs it on a whole table, ``RadiusTable.load`` on
 a file, a build on each chunk before merging it, and a build's tasks settle their radii
 (``_settle_cells``) so that it holds with a margin on any machine.
@@ -20,7 +20,7 @@ from numba import njit, prange
 from scipy import special
 
 from ._integrals import certified_dual
-from ._interval import strip, strip_dual
+from ._strip import strip, strip_dual
 from ._table_grid import SKIPPED, BoolArray, FloatArray, Int8Array, _edge_cells
 from .directional import (
     ABSTAIN,
@@ -74,7 +74,7 @@ def _proof_margin(
     x1 = m1 if m1 > -math.inf else -m_up
     best = -math.inf
     if l0 == l0 and l1 == l1 and l2 == l2:
-        # k0, k1 as the solver's witness forms them (_solve._certify); l1 = 0 gives k1 = -r.
+        # k0, k1 as the solver's witness forms them (_witness._certify); l1 = 0 gives k1 = -r.
         d = certified_dual(l0 - 1.0 + 0.5 * r * r, l1 - r, l2, r, q, x1, m2) - 0.5
         if d > best:
             best = d

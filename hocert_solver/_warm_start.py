@@ -27,8 +27,9 @@ k1 / l2 ~ 1 / b),
 A query interpolates a* (bicubic), then G (tricubic) and turns G back into theta = (k0, k1, l2,
 r). The tables only shorten the solve: every radius is still certified by its own dual witness,
 and a start that does not converge falls back to the strip start. They are built by the solver
-itself (``python tools/make_warm_start.py``) and shipped as ``data/warm_start.npz``; without the
-file the solver runs without warm starts.
+itself (``_warm_start_build``, run by ``python tools/make_warm_start.py``) and shipped as
+``data/warm_start.npz``; without the file the solver runs without warm starts. This module is
+the run-time side only and imports nothing of the solver.
 """
 
 from __future__ import annotations
@@ -52,30 +53,10 @@ BETA_MAX = 1.0 - 1e-8  # down to the gap where points near the edge are solved
 KAPPA = 0.1
 V_MAX = BETA_MAX - KAPPA * math.log1p(-BETA_MAX)
 NB = 55
-# The beta = 0 layer holds the limit b -> 0, solved at this beta.
-BETA_ZERO_PROXY = 1e-4
 N_COORDS = 5  # G0..G3, then a*
 A_STAR = 4
 
 TABLE_FILE = Path(__file__).parent / "data" / "warm_start.npz"
-
-
-def _beta_of_v(v: np.ndarray) -> np.ndarray:
-    """Inverse of v = beta - KAPPA log(1 - beta) (increasing), by bisection to rounding."""
-    lo = np.zeros_like(v)
-    hi = np.ones_like(v)
-    for _ in range(60):
-        mid = 0.5 * (lo + hi)
-        below = mid - KAPPA * np.log1p(-mid) < v
-        lo = np.where(below, mid, lo)
-        hi = np.where(below, hi, mid)
-    return 0.5 * (lo + hi)
-
-
-def grid_axes(small_z: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The (z, s, beta) node coordinates of the main or the small-z table."""
-    zs = 10.0 ** np.linspace(LZ_MIN, LZ_MAX, NZ_SMALL) if small_z else np.linspace(Z_MIN, Z_MAX, NZ)
-    return zs, np.linspace(0.0, 1.0, NA), _beta_of_v(np.linspace(0.0, V_MAX, NB))
 
 
 @njit(cache=True)
@@ -92,21 +73,6 @@ def sigma_of_t(t: float, z: float, a_star: float) -> float:
     hi = (1.0 - t0) / math.sqrt((1.0 - t0) ** 2 + w2)
     edge = t / math.sqrt(t * t + w2) * math.sqrt(1.0 + w2)
     return (t + (at_zero - lo) / (hi - lo) + edge) / 3.0
-
-
-@njit(cache=True)
-def node_a(z: np.ndarray, a_star: np.ndarray, s: np.ndarray, out: np.ndarray) -> None:
-    """a = m1 / M(q) at the s-coordinate s, given z and a* (bisection on sigma_of_t)."""
-    for i in range(z.shape[0]):
-        lo = 0.0
-        hi = 1.0
-        for _ in range(60):
-            mid = 0.5 * (lo + hi)
-            if sigma_of_t(mid, z[i], a_star[i]) < s[i]:
-                lo = mid
-            else:
-                hi = mid
-        out[i] = a_star[i] + 0.5 * (lo + hi) * (A_MAX - a_star[i])
 
 
 def _empty() -> np.ndarray:
@@ -233,42 +199,3 @@ def warm_start(
     theta[2] = b * l2_over_b
     theta[3] = r
     return True
-
-
-def build_table(small_z: bool = False) -> np.ndarray:
-    """Solve every node with the cold (strip-start) solver; unsolved nodes are NaN.
-
-    First the l1 = 0 solutions at a = -1 (m1 = -M(q), always slack) give a*(z, beta) =
-    E[X Phi(u)] / M(q) there; then every (z, s, beta) node is solved at its a.
-    """
-    from scipy import special
-
-    from ._solve import slack_threshold, solve_thetas
-
-    zs, ss, betas = grid_axes(small_z)
-    nz = zs.size
-    zz, bb = np.meshgrid(zs, np.maximum(betas, BETA_ZERO_PROXY), indexing="ij")
-    q2 = special.ndtr(zz.ravel())
-    theta2 = np.empty((q2.size, 4))
-    ok2 = np.empty(q2.size, dtype=np.bool_)
-    solve_thetas(q2, np.full(q2.size, -1.0), bb.ravel(), theta2, ok2)
-    a_star = np.full(q2.size, np.nan)
-    slack_threshold(q2, theta2, ok2, a_star)
-    a_star = a_star.reshape(nz, NB)
-
-    zz, ss_, bb = np.meshgrid(zs, ss, np.maximum(betas, BETA_ZERO_PROXY), indexing="ij")
-    a_star_nodes = np.ascontiguousarray(np.broadcast_to(a_star[:, None, :], zz.shape)).ravel()
-    good = np.isfinite(a_star_nodes)
-    a = np.zeros(zz.size)
-    node_a(zz.ravel(), np.where(good, a_star_nodes, -0.5), ss_.ravel(), a)
-    q = special.ndtr(zz.ravel())
-    b = bb.ravel() * np.sqrt(1.0 - np.maximum(a, 0.0) ** 2)
-    theta = np.empty((q.size, 4))
-    ok = np.empty(q.size, dtype=np.bool_)
-    solve_thetas(q, a, b, theta, ok)
-    ok &= good
-    k0, k1, l2, r = theta.T
-    with np.errstate(invalid="ignore", divide="ignore"):
-        g = np.stack([b * k0 / l2, b * k1 / l2, np.log(l2 / b), np.log(r), a_star_nodes], axis=1)
-    g[~ok, :A_STAR] = np.nan
-    return g.reshape(nz, NA, NB, N_COORDS)

@@ -17,24 +17,18 @@ import numpy.typing as npt
 from scipy import special
 
 from . import _solve, _warm_start
+from ._status import (
+    ABSTAIN,
+    CONVERGED,
+    FALLBACK,
+    INCONSISTENT,
+    INVALID,
+    LOWERED,
+)
 
-CONVERGED = _solve.CONVERGED
-ABSTAIN = _solve.ABSTAIN
-PROJECTED = _solve.PROJECTED
-FALLBACK = _solve.FALLBACK
-INCONSISTENT = _solve.INCONSISTENT
-LOWERED = _solve.LOWERED
-INVALID = _solve.INVALID
-
-STATUS_NAMES = {
-    CONVERGED: "converged",
-    ABSTAIN: "abstain",
-    PROJECTED: "projected",
-    FALLBACK: "fallback",
-    INCONSISTENT: "inconsistent",
-    LOWERED: "lowered",
-    INVALID: "invalid",
-}
+# The status codes are defined in _status; these names stay importable from here.
+from ._status import PROJECTED as PROJECTED
+from ._status import STATUS_NAMES as STATUS_NAMES
 
 #: Relative slack of the feasible disk ``max(m1, 0)^2 + m2^2 <= M(q)^2``: inputs outside it by
 #: at most this (``hypot(max(m1, 0), m2) <= M(q) (1 + FEASIBILITY_SLACK)``) are rounding, not

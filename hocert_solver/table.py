@@ -73,10 +73,9 @@ import numpy as np
 import numpy.typing as npt
 from scipy import special
 
-from . import _table_dask, _table_io
+from . import _table_io
 from ._lookup import OUTSIDE, LookupIndex
-from ._table_build import TableBuild, describe_executor
-from ._table_dask import Scheduler
+from ._table_build import TableBuild, check_build_options, describe_executor
 from ._table_errors import TableBuildError, TableVerificationError
 from ._table_grid import SKIPPED, FloatArray, Int8Array, default_grid, validate_contents
 from ._table_io import TABLE_FORMAT_VERSION
@@ -86,8 +85,8 @@ from .directional import CONVERGED, STATUS_NAMES, directional_radius, max_gradie
 # The class is a facade over one private module per concept: _table_grid (the grid, the
 # constructor's checks, SKIPPED), _lookup (the Numba lookup kernel and the arrays it reads,
 # OUTSIDE), _table_verify (re-proving stored radii), _table_io (the table file and build
-# checkpoints, TABLE_FORMAT_VERSION), _table_build (chunks on any Executor), _table_dask (the
-# scheduler= / n_workers= arguments as a Dask Executor) and _table_errors (the exceptions).
+# checkpoints, TABLE_FORMAT_VERSION), _table_build (chunks on any Executor, or in this process)
+# and _table_errors (the exceptions). Dask clusters are the application's (hocert.cluster).
 # The public names are re-exported here.
 __all__ = [
     "OUTSIDE",
@@ -443,7 +442,7 @@ class RadiusTable:
         * otherwise the dual witness with the stored multipliers ``lam[i, j, k]`` gives
           ``D(lam; r) > 1/2`` after its error bound (``_integrals.certified_dual``, the check
           the solver uses), or the closed-form witness of the strip radius ``R(q_i, m1, 0)``
-          does (``_interval.strip_dual``). By weak duality either proves ``r <= R``.
+          does (``_strip.strip_dual``). By weak duality either proves ``r <= R``.
 
         Table-level checks: ``big_m`` equals ``max_gradient_norm(q)`` (1e-12 relative; the
         constructor refuses more), the lookup grids ``A``, ``B`` are ``a_j M_i``, ``b_k M_i``,
@@ -572,14 +571,13 @@ class RadiusTable:
         b: npt.ArrayLike,
         *,
         executor: Executor | None = None,
-        scheduler: Scheduler = None,
         chunk_size: int = 2048,
         checkpoint: str | os.PathLike[str] | None = None,
-        n_workers: int | None = None,
         numba_threads: int | None = None,
         on_chunk: Callable[[int, int], None] | None = None,
+        **removed: Any,
     ) -> RadiusTable:
-        """Solve every feasible cell of the grid ``q x a x b``, in chunks, on an Executor.
+        """Solve every feasible cell of the grid ``q x a x b``, in chunks, here or on an Executor.
 
         Parameters
         ----------
@@ -589,16 +587,11 @@ class RadiusTable:
         executor : concurrent.futures.Executor, optional
             Where to solve the chunks: any ``concurrent.futures.Executor`` (one task per chunk,
             submitted up front; results taken as they complete). A ``ProcessPoolExecutor``, or
-            a Dask cluster through ``distributed.Client(...).get_executor()``; threads of this
-            process (``ThreadPoolExecutor``) need a thread-safe Numba threading layer (``omp``
-            or ``tbb``, not ``workqueue``). Not closed. Excludes ``scheduler`` and
-            ``n_workers``; without it, ``scheduler`` decides.
-        scheduler : None, str or distributed.Client
-            ``None`` (and no ``executor``): a local ``distributed.LocalCluster`` with
-            ``n_workers`` processes (default: the CPU count) of one thread each, closed
-            afterwards. ``"tcp://host:port"``: connect to that scheduler. A
-            ``distributed.Client``: use it (not closed). ``"synchronous"``: no Dask, solve the
-            chunks one after the other in this process.
+            a Dask cluster through ``distributed.Client(...).get_executor()`` (the application's
+            ``hocert.cluster.open_executor`` starts or connects to one); threads of this process
+            (``ThreadPoolExecutor``) need a thread-safe Numba threading layer (``omp`` or
+            ``tbb``, not ``workqueue``). Not closed. ``None`` (default): the chunks are solved
+            one after the other in this process, each with Numba's own parallel loop.
         chunk_size : int
             Cells per task.
         checkpoint : path-like, optional
@@ -610,11 +603,9 @@ class RadiusTable:
             merged; one that fails (altered or damaged after it was written) is refused with
             ``TableBuildError`` naming the file, not recomputed silently. An unreadable chunk
             (e.g. a truncated file) is recomputed with a warning.
-        n_workers : int, optional
-            Worker processes of the local cluster (``scheduler=None`` only).
         numba_threads : int, optional
-            Numba threads per task (default: 1 on the local cluster, which has one worker
-            process per core; unchanged otherwise).
+            Numba threads per task (default: unchanged; 1 suits one single-threaded worker
+            process per core).
         on_chunk : callable, optional
             Called as ``on_chunk(done, total)`` after each finished (and saved) chunk.
 
@@ -622,7 +613,8 @@ class RadiusTable:
         -------
         RadiusTable
             With ``metadata["build"]`` recording chunk counts, the chunks computed in this
-            call and the scheduler used (for an ``executor``: its class name).
+            call and where they ran (``"scheduler"``: ``"in-process"``, or the executor's class
+            name).
 
         Raises
         ------
@@ -630,16 +622,16 @@ class RadiusTable:
             The checkpoint belongs to another grid, chunk size or solver version, a checkpoint
             chunk fails verification, or a worker runs another solver version than this
             process (or returns radii that fail verification).
-        ValueError
-            ``executor`` together with ``scheduler`` or ``n_workers``.
+        TypeError
+            ``executor`` is not a ``concurrent.futures.Executor``, or the removed
+            ``scheduler=`` / ``n_workers=`` are given (the message says what to pass instead).
 
         Notes
         -----
-        The local cluster starts worker processes with ``spawn``: in a script, call ``build``
-        under ``if __name__ == "__main__":``. Interrupting a build (Ctrl-C, an exception from
-        ``on_chunk``, a killed process) loses only the chunks in flight when a checkpoint is
-        given. Cells are ordered by ``(q, a, b)`` and chunked in that order; cells outside the
-        feasible disk are not sent to the workers.
+        Interrupting a build (Ctrl-C, an exception from ``on_chunk``, a killed process) loses
+        only the chunks in flight when a checkpoint is given. Cells are ordered by
+        ``(q, a, b)`` and chunked in that order; cells outside the feasible disk are not
+        solved.
 
         Each task stores, with every radius, the multipliers of the witness that proves it,
         and settles the radius against the verifier's own check (:meth:`verify`): radii whose
@@ -653,37 +645,17 @@ class RadiusTable:
         --------
         >>> from hocert_solver.table import RadiusTable
         >>> grid = RadiusTable.default_grid(z_max=2.0, dz=0.5, da=0.5, db=0.5)
-        >>> table = RadiusTable.build(**grid, scheduler="synchronous")
+        >>> table = RadiusTable.build(**grid)
         >>> table.shape
         (5, 5, 3)
         >>> big_m = float(table.big_m[2])  # M(q) at q = Phi(1.0)
         >>> bool(table.lookup(0.9, -0.5 * big_m, 0.5 * big_m) <= 2.0)
         True
         """
-        if executor is not None:
-            if not isinstance(executor, Executor):
-                raise TypeError(
-                    "executor must be a concurrent.futures.Executor (for a distributed.Client: "
-                    f"client.get_executor()), got {type(executor).__name__}"
-                )
-            if scheduler is not None:
-                raise ValueError(
-                    "pass either executor= or scheduler= (the Dask scheduler to build on), not both"
-                )
-            if n_workers is not None:
-                raise ValueError(
-                    "pass either executor= or n_workers= (the size of the local Dask cluster "
-                    "used without an executor), not both"
-                )
+        check_build_options(executor, removed)
         plan = TableBuild(q, a, b, chunk_size=chunk_size, checkpoint=checkpoint)
-        if executor is not None:
-            plan.run(executor, numba_threads, on_chunk)
-            description = describe_executor(executor)
-        else:
-            with _table_dask.open_executor(scheduler, n_workers) as run:
-                threads = run.numba_threads if numba_threads is None else numba_threads
-                plan.run(run.executor, threads, on_chunk)
-            description = run.description
+        plan.run(executor, numba_threads, on_chunk)
+        description = describe_executor(executor)
         table = cls(**plan.table_arguments(description))
         table.metadata["status_counts"] = table.status_counts()
         return table

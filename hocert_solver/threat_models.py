@@ -33,12 +33,16 @@ from .directional import (
 )
 
 
-def _nonneg(x: ArrayLike, name: str, *, allow_inf: bool) -> np.ndarray:
+def _nonneg(x: ArrayLike, name: str, *, allow_inf: bool, on_invalid: OnInvalid) -> np.ndarray:
+    """``x`` as float64; elements that are NaN, negative (or infinite, unless ``allow_inf``)
+    raise, or with ``on_invalid="nan"`` become NaN, which the solver reports as INVALID."""
     arr = _as_float_array(x, name)
     ok = (arr >= 0.0) & (np.isfinite(arr) | allow_inf)
-    if not np.all(ok):
-        raise ValueError(f"{name} must be {'>= 0' if allow_inf else 'finite and >= 0'} and not NaN")
-    return arr
+    if np.all(ok):
+        return arr
+    if on_invalid == "nan":
+        return np.where(ok, arr, np.nan)
+    raise ValueError(f"{name} must be {'>= 0' if allow_inf else 'finite and >= 0'} and not NaN")
 
 
 def _check_order(lower: np.ndarray, upper: np.ndarray, what: str) -> None:
@@ -123,7 +127,7 @@ def l2_radius(
     RadiusResult
         l2 radius in units of sigma.
     """
-    b2_hi = _nonneg(grad_l2_upper, "grad_l2_upper", allow_inf=True)
+    b2_hi = _nonneg(grad_l2_upper, "grad_l2_upper", allow_inf=True, on_invalid=on_invalid)
     return directional_radius(q, -b2_hi, 0.0, on_invalid=on_invalid, verify=verify)
 
 
@@ -163,9 +167,9 @@ def l1_radius(
         l1 radius in units of sigma; status INCONSISTENT, with ``cohen_radius(q)``, where
         ``grad_l2_lower`` exceeds ``M(q)`` (the bounds contradict ``q``).
     """
-    binf_hi = _nonneg(grad_linf_upper, "grad_linf_upper", allow_inf=True)
-    b2_lo = _nonneg(grad_l2_lower, "grad_l2_lower", allow_inf=False)
-    b2_hi = _nonneg(grad_l2_upper, "grad_l2_upper", allow_inf=True)
+    binf_hi = _nonneg(grad_linf_upper, "grad_linf_upper", allow_inf=True, on_invalid=on_invalid)
+    b2_lo = _nonneg(grad_l2_lower, "grad_l2_lower", allow_inf=False, on_invalid=on_invalid)
+    b2_hi = _nonneg(grad_l2_upper, "grad_l2_upper", allow_inf=True, on_invalid=on_invalid)
     _check_order(b2_lo, b2_hi, "||beta||_2")
     with np.errstate(invalid="ignore"):
         m2 = np.sqrt(np.maximum(0.0, b2_lo * b2_lo - binf_hi * binf_hi))
@@ -219,9 +223,9 @@ def linf_radius(
         raise ValueError(f"dim must be a positive integer, got {dim!r}") from None
     if dim < 1:
         raise ValueError(f"dim must be a positive integer, got {dim!r}")
-    b1_hi = _nonneg(grad_l1_upper, "grad_l1_upper", allow_inf=True)
-    b2_lo = _nonneg(grad_l2_lower, "grad_l2_lower", allow_inf=False)
-    b2_hi = _nonneg(grad_l2_upper, "grad_l2_upper", allow_inf=True)
+    b1_hi = _nonneg(grad_l1_upper, "grad_l1_upper", allow_inf=True, on_invalid=on_invalid)
+    b2_lo = _nonneg(grad_l2_lower, "grad_l2_lower", allow_inf=False, on_invalid=on_invalid)
+    b2_hi = _nonneg(grad_l2_upper, "grad_l2_upper", allow_inf=True, on_invalid=on_invalid)
     _check_order(b2_lo, b2_hi, "||beta||_2")
     root_d = float(np.sqrt(dim))
     with np.errstate(invalid="ignore"):
@@ -270,8 +274,10 @@ def subspace_radius(
         ``cohen_radius(q)``, where ``complement_l2_lower`` exceeds ``M(q)`` (the bounds
         contradict ``q``).
     """
-    ps_hi = _nonneg(proj_l2_upper, "proj_l2_upper", allow_inf=True)
-    c_lo = _nonneg(complement_l2_lower, "complement_l2_lower", allow_inf=False)
+    ps_hi = _nonneg(proj_l2_upper, "proj_l2_upper", allow_inf=True, on_invalid=on_invalid)
+    c_lo = _nonneg(
+        complement_l2_lower, "complement_l2_lower", allow_inf=False, on_invalid=on_invalid
+    )
     first = directional_radius(q, -ps_hi, c_lo, on_invalid=on_invalid, verify=verify)
     if grad_l2_upper is None:
         return first

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import _ball, _interval
+from . import _ball, _strip
 from .directional import (
     FEASIBILITY_SLACK,
     ArrayLike,
@@ -125,7 +125,7 @@ def _hints(
     valid = (q > 0.5) & (q < 1.0) & ~np.isnan(m1)
     big_m = max_gradient_norm(np.where(valid, q, 0.75))
     for i in np.flatnonzero(valid):
-        ends[i] = _interval.strip(q[i], min(max(m1[i], -big_m[i]), big_m[i]))
+        ends[i] = _strip.strip(q[i], min(max(m1[i], -big_m[i]), big_m[i]))
     return lam, ends
 
 
@@ -271,7 +271,7 @@ def _lower_candidates(q: float, m1: float, r: float, ends: np.ndarray) -> list[f
     if 0.5 < q < 1.0:
         w2, w1 = float(ends[0]), float(ends[1])
         if math.isfinite(w2) and math.isfinite(w1):
-            strip_r = _interval.strip_radius(w2, w1)
+            strip_r = _strip.strip_radius(w2, w1)
             out += [strip_r * (1.0 - 1e-12), strip_r * (1.0 - 1e-9)]
         z = float(_cohen_floor(np.float64(q)))
         out += [z, z * (1.0 - 1e-12)]

@@ -12,14 +12,14 @@ import time
 
 import numpy as np
 
-from hocert_solver import _warm_start
+from hocert_solver import _warm_start, _warm_start_build
 
 
 def main() -> None:
     t0 = time.perf_counter()
     tables = {
-        "main": _warm_start.build_table(small_z=False),
-        "small_z": _warm_start.build_table(small_z=True),
+        "main": _warm_start_build.build_table(small_z=False),
+        "small_z": _warm_start_build.build_table(small_z=True),
     }
     _warm_start.TABLE_FILE.parent.mkdir(exist_ok=True)
     np.savez(_warm_start.TABLE_FILE, **{k: v.astype(np.float32) for k, v in tables.items()})

@@ -2,11 +2,11 @@
 
 Commands, one module each: ``certify`` (a data set, resumable, optionally on a Dask cluster),
 ``radius`` (one directional radius), ``table build`` / ``table query`` (lookup tables of radii),
-``plot`` and ``summary`` (certified accuracy from result files) and ``slice`` (a 2-D slice of
-the certified region, the paper's Figure 1). ``_common`` holds what they share and
-``_scheduler`` the Dask connection. The commands parse and print; every rule they apply comes
-from the libraries (``hocert_solver``, ``hocert_sampling``) or from ``hocert.runner``,
-``hocert.results`` and ``hocert.plotting``.
+``plot`` and ``summary`` (certified accuracy from result files), ``slice`` (a 2-D slice of
+the certified region, the paper's Figure 1) and ``gpu`` (check or complete the GPU setup).
+``_common`` holds what they share and ``_scheduler`` the Dask connection. The commands parse
+and print; every rule they apply comes from the libraries (``hocert_solver``,
+``hocert_sampling``) or from ``hocert.runner``, ``hocert.results`` and ``hocert.plotting``.
 
 Exit codes: 0 success, 1 runtime failure, 2 usage error or bad input, 130 interrupted (Ctrl-C).
 Errors are one line on stderr (``hocert: error: ...``); ``--traceback`` shows the Python
@@ -19,7 +19,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from . import certify, plot, radius, slice, summary, table
+from . import certify, gpu, plot, radius, slice, summary, table
 from ._common import (
     EXIT_FAILURE,
     EXIT_INTERRUPTED,
@@ -42,7 +42,7 @@ __all__ = [
 ]
 
 #: The command modules, in the order ``hocert --help`` lists them.
-COMMANDS = (certify, radius, table, plot, summary, slice)
+COMMANDS = (certify, radius, table, plot, summary, slice, gpu)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from hocert._errors import HocertError
+
 __all__ = [
     "EXIT_FAILURE",
     "EXIT_INTERRUPTED",
@@ -50,7 +52,7 @@ EXIT_TEXT = """exit codes:
   130  interrupted (Ctrl-C); finished rows and chunks are kept"""
 
 
-class CliError(Exception):
+class CliError(HocertError):
     """An error reported as one line on stderr, with an exit code (2: bad input, 1: failure)."""
 
     def __init__(self, message: str, code: int = EXIT_USAGE) -> None:

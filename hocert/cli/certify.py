@@ -14,6 +14,7 @@ import numpy as np
 
 from hocert.examples import EXAMPLE_SIGMA
 
+from . import _execution
 from ._common import (
     EXIT_OK,
     CliError,
@@ -214,18 +215,6 @@ def _subspace_names(subspaces: str | None, shape: tuple[int, ...]) -> list[str]:
         raise CliError(f"--subspaces {subspaces}: {exc}") from None
 
 
-def _resolve_backend(name: str | None, client: Any) -> str:
-    from hocert.runner import resolve_backend_name
-    from hocert_sampling.backend import BackendError, get_backend
-
-    try:
-        if client is None:
-            return get_backend(name).name
-        return str(client.submit(resolve_backend_name, name, pure=False).result())
-    except BackendError as exc:
-        raise CliError(str(exc)) from None
-
-
 def _num_classes(requested: int | None, width: int | None, y: np.ndarray, where: str) -> int:
     """--num-classes, checked against the model's output width (None: it returns labels)
     and against the labels ``y`` of the data (exit 2 when too small)."""
@@ -269,6 +258,7 @@ def run(args: argparse.Namespace) -> int:
 
     client = connect(args.scheduler, args.connect_timeout) if args.scheduler else None
     try:
+        execution = _execution.resolve(args.backend, client)
         params = CertifyParams(
             sigma=sigma,
             n0=args.n0,
@@ -278,7 +268,7 @@ def run(args: argparse.Namespace) -> int:
             subspaces=subspaces,
             seed=args.seed,
             num_classes=num_classes,
-            backend=_resolve_backend(args.backend, client),
+            backend=execution["backend"],
             verify=args.verify,
         )
         info = {
@@ -296,14 +286,27 @@ def run(args: argparse.Namespace) -> int:
             "data_sha256": _sha256_arrays(x, y),
             "hocert_version": __version__,
         }
-        with _open_results(out, names, recorded, info, args.force) as results:
+        model = None
+        if client is None:
+            model, execution = _execution.with_model(
+                execution, lambda: _load_model(model_path, params)
+            )
+        _execution.announce(execution, args.quiet)
+        with _open_results(out, names, recorded, info, args.force, execution) as results:
             targets = _targets(x.shape[0], args.skip, args.max)
             todo = [i for i in targets if i not in results.finished]
-            if client is None:
-                rows = run_local(_load_model(model_path, params), params, todo, x, y)
+            if model is not None:
+                rows = run_local(model, params, todo, x, y)
             else:
                 rows = run_dask(client, model_path, params, todo, x, y)
-            _write_rows(results, rows, len(targets), len(targets) - len(todo), args.quiet)
+            _write_rows(
+                results,
+                rows,
+                len(targets),
+                len(targets) - len(todo),
+                args.quiet,
+                _execution.postfix(execution),
+            )
         _report(out, len(targets), len(targets) - len(todo), len(todo))
     finally:
         if client is not None:
@@ -312,14 +315,22 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _open_results(
-    out: Path, names: list[str], recorded: dict[str, Any], info: dict[str, Any], force: bool
+    out: Path,
+    names: list[str],
+    recorded: dict[str, Any],
+    info: dict[str, Any],
+    force: bool,
+    execution: dict[str, Any] | None = None,
 ) -> Any:
-    """The result file, resumed when it matches (exit 2 when it does not)."""
+    """The result file, resumed when it matches (exit 2 when it does not); ``execution`` is
+    recorded in its sidecar."""
     from hocert.results import ResultsCorrupted, ResultsFile, ResultsMismatch
     from hocert.runner import result_columns
 
     try:
-        results = ResultsFile(out, result_columns(names), recorded, info, force=force)
+        results = ResultsFile(
+            out, result_columns(names), recorded, info, force=force, execution=execution
+        )
     except (ResultsMismatch, ResultsCorrupted) as exc:
         raise CliError(str(exc)) from None
     if results.repaired:
@@ -331,9 +342,14 @@ def _open_results(
     return results
 
 
-def _write_rows(results: Any, rows: Any, total: int, done: int, quiet: bool) -> None:
-    """Append each row as it arrives, with a progress bar; stop the source on any exit."""
+def _write_rows(
+    results: Any, rows: Any, total: int, done: int, quiet: bool, postfix: str = ""
+) -> None:
+    """Append each row as it arrives, with a progress bar (``postfix``: where the rows are
+    computed, e.g. ``numpy, ONNX CPU``); stop the source on any exit."""
     bar = progress(total, done, "certify", quiet)
+    if postfix:
+        bar.set_postfix_str(postfix)
     try:
         for row in rows:
             results.write_row(row)

@@ -17,6 +17,8 @@ from typing import Any, NoReturn
 
 import numpy as np
 
+from hocert.cluster import open_executor
+
 from ._common import (
     EXIT_OK,
     CliError,
@@ -186,16 +188,18 @@ def run_build(args: argparse.Namespace) -> int:
         bar.refresh()
 
     try:
-        table = RadiusTable.build(
-            table_grid["q"],
-            table_grid["a"],
-            table_grid["b"],
-            scheduler=scheduler,
-            chunk_size=args.chunk_size,
-            checkpoint=args.checkpoint,
-            n_workers=args.workers,
-            on_chunk=on_chunk,
-        )
+        with open_executor(scheduler, args.workers) as run:
+            table = RadiusTable.build(
+                table_grid["q"],
+                table_grid["a"],
+                table_grid["b"],
+                executor=run.executor,
+                chunk_size=args.chunk_size,
+                checkpoint=args.checkpoint,
+                numba_threads=run.numba_threads,
+                on_chunk=on_chunk,
+            )
+        table.metadata["build"]["scheduler"] = run.description  # the cluster, not its executor
     except TableBuildError as exc:  # e.g. a checkpoint made for another build
         raise CliError(str(exc)) from None
     except ValueError as exc:  # the grid: the table's own checks, before any work

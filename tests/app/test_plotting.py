@@ -10,6 +10,7 @@ from hocert.plotting import (
     Run,
     certified_accuracy,
     default_radii,
+    panels,
     plot_certified_accuracy,
     plot_slice,
     slice_region,
@@ -83,8 +84,8 @@ def test_plot_certified_accuracy_notes_missing_dimension(tmp_path):
     notes = plot_certified_accuracy([Run("a", frame())], tmp_path / "f.svg", points=50)
     assert len(notes) == 1
     assert (tmp_path / "f.svg").stat().st_size > 0
-    with pytest.raises(ValueError, match=r"png or \.svg"):
-        plot_certified_accuracy([Run("a", frame())], tmp_path / "f.pdf")
+    with pytest.raises(ValueError, match=r"\.png, \.svg or \.pdf"):
+        plot_certified_accuracy([Run("a", frame())], tmp_path / "f.gif")
 
 
 def test_slice_region_matches_the_solver_and_is_symmetric():
@@ -136,3 +137,92 @@ def test_plot_slice_png(tmp_path):
     np.testing.assert_allclose(data["radius"], float(directional_radius(0.9, 0.0, 0.0).radius))
     assert data["radius"][0] > float(cohen_radius(0.9))
     assert out.read_bytes().startswith(b"\x89PNG")
+
+
+def test_every_registered_threat_model_has_a_panel_and_a_table():
+    """Panels, titles, Cohen translations and table labels come from the registry."""
+    from hocert_sampling.threat_models import THREAT_MODELS
+
+    f = frame(radius_channel0=[0.3, 0.5, 0.0, 0.1])
+    panels = threat_models(list(f.columns))
+    assert [p.model for p in panels] == list(THREAT_MODELS)
+    _, per_model = summary_tables([Run("a", f, sigma=0.25, d=64)], [0.0, 0.25])
+    for panel in panels:
+        assert panel.title() == panel.model.plot_title(
+            panel.name if panel.model.per_subspace else None
+        )
+        assert panel.cohen_scale == panel.model.cohen_scale
+        assert per_model[panel.name].attrs["quantity"] == panel.model.quantity
+    assert per_model["channel0"].attrs["quantity"] == "l2 radius inside the subspace"
+    assert per_model["l1"].attrs["quantity"] == "radius"
+
+
+def test_old_panel_name_warns():
+    import hocert.plotting as plotting
+
+    with pytest.warns(DeprecationWarning, match="Panel"):
+        assert plotting.ThreatModel is plotting.Panel
+
+
+def cohen_frame() -> pd.DataFrame:
+    """A file of Cohen et al.'s certify.py, in hocert's columns (``hocert.foreign``)."""
+    return pd.DataFrame(
+        {
+            "idx": [0, 1, 2],
+            "label": [1, 2, 3],
+            "predict": [1, -1, 3],
+            "radius_cohen": [0.4, 0.0, 0.1],
+            "correct": [1, 0, 1],
+            "time": [2.0, 2.1, np.nan],
+        }
+    )
+
+
+def test_panels_of_mixed_files():
+    hocert, cohen = Run("a", frame(), d=64), Run("c", cohen_frame(), source="cohen")
+    assert [p.name for p in panels([cohen, hocert])] == ["l2", "l1", "linf"]
+    assert [p.name for p in panels([cohen])] == ["l2"]  # Cohen's radius is an l2 radius
+    first, baseline = panels([cohen])[0].radii(cohen)
+    assert first is None
+    np.testing.assert_array_equal(baseline, [0.4, 0.0, 0.1])
+    sub = Run("s", frame(radius_channel0=[0.1, 0.2, 0.0, 0.0]))
+    assert [p.name for p in panels([hocert, sub])][-1] == "channel0"
+
+
+def test_summary_tables_of_a_hocert_and_a_cohen_file():
+    runs = [
+        Run("a", frame(), sigma=0.25, d=64),
+        Run("c", cohen_frame(), sigma=0.25, source="cohen"),
+    ]
+    overview, per_model = summary_tables(runs, [0.0, 0.2, 0.5])
+    assert overview["format"].tolist() == ["hocert", "cohen"]
+    assert overview.loc["c", "clean accuracy %"] == pytest.approx(200 / 3)
+    l2 = per_model["l2"]
+    assert list(l2.index) == [
+        ("first-order", "a"),
+        ("Cohen", "a"),
+        ("Cohen", "c"),
+        ("Cohen", "envelope"),
+    ]  # one first-order curve: no first-order envelope
+    assert l2.loc[("Cohen", "c")].tolist() == pytest.approx([200 / 3, 100 / 3, 0.0])
+    linf = per_model["linf"]
+    assert linf.attrs["radii"] == "r / sqrt(d)"  # the one known d
+    assert ("Cohen", "c") not in linf.index  # no d for the Cohen file: no l_inf baseline
+    assert l2.attrs["title"] == "$\\ell_2$"
+
+
+@pytest.mark.parametrize("ext", ["pdf", "png", "svg"])
+def test_plot_mixed_files_in_every_format(tmp_path, ext):
+    out = tmp_path / f"f.{ext}"
+    runs = [Run("a", frame(), d=64), Run("cohen file", cohen_frame(), source="cohen")]
+    notes = plot_certified_accuracy(runs, out, points=50)
+    assert notes == [
+        "cohen file: input dimension d unknown (no sidecar records it), so its l_inf Cohen curve "
+        "is omitted"
+    ]
+    data = out.read_bytes()
+    assert data.startswith({"pdf": b"%PDF", "png": b"\x89PNG", "svg": b"<?xml"}[ext])
+    if ext == "svg":
+        assert b"Cohen, cohen file" in data
+    only_cohen = tmp_path / f"g.{ext}"
+    assert plot_certified_accuracy([runs[1]], only_cohen, points=20) == []

@@ -193,3 +193,33 @@ def test_first_column_must_be_idx(tmp_path):
         ResultsFile(tmp_path / "r.tsv", ["label", "idx"], PARAMS)
     with ResultsFile(tmp_path / "r.tsv", COLUMNS, PARAMS) as results, pytest.raises(ValueError):
         results.write_row({"idx": 0})
+
+
+def test_sidecar_records_where_each_session_ran(tmp_path):
+    """Every session that writes rows adds an ``execution`` entry (backend, why, ONNX
+    providers); a resumed run appends its own, and none of it is compared on resume."""
+    from hocert.results import execution_entry
+
+    path = tmp_path / "r.tsv"
+    first = execution_entry("numpy", "CuPy not installed", ["CPUExecutionProvider"], "ort 1.0")
+    with ResultsFile(path, COLUMNS, PARAMS, execution=first) as results:
+        results.write_row(row(0))
+    meta = read_meta(path)
+    assert meta["execution"] == [first]
+    assert set(first) == {"started", "backend", "backend_reason", "onnx_providers", "onnxruntime"}
+    second = execution_entry("numpy", "requested", None, where="dask worker")
+    assert second["onnx_providers"] is None
+    assert second["where"] == "dask worker"
+    with ResultsFile(path, COLUMNS, PARAMS, execution=second) as results:
+        assert results.finished == {0}
+        results.write_row(row(1))
+    meta = read_meta(path)
+    assert meta["execution"] == [first, second]
+    assert meta["params"] == PARAMS
+    assert meta["format"] == META_FORMAT
+    with ResultsFile(path, COLUMNS, PARAMS) as results:  # no entry given: nothing added
+        pass
+    assert read_meta(path)["execution"] == [first, second]
+    with ResultsFile(path, COLUMNS, PARAMS, execution=first, force=True):
+        pass
+    assert read_meta(path)["execution"] == [first]  # a fresh start has only its own

@@ -46,3 +46,31 @@ def test_certify_params_as_dict_round_trips():
     )
     assert runner.CertifyParams(**params.as_dict()) == params
     assert params.as_dict()["verify"] is False
+
+
+def test_every_registered_threat_model_has_its_result_columns():
+    """The columns come from the threat-model registry, and a row fills every one of them."""
+    import numpy as np
+
+    from hocert_sampling.smoothing import Certificate
+    from hocert_sampling.threat_models import THREAT_MODELS
+
+    columns = runner.result_columns(["channel0"])
+    for model in THREAT_MODELS:
+        wanted = [model.column("channel0")] if model.per_subspace else [model.column()]
+        assert set(wanted) <= set(columns), model.name
+    cert = Certificate(
+        prediction=1,
+        abstained=False,
+        p_a_lower=0.9,
+        radius_cohen=0.3,
+        radius_l2=0.31,
+        radius_l1=0.4,
+        radius_linf=0.05,
+        radius_subspace={"channel0": 0.5},
+        solver_status={"l2": "converged"},
+    )
+    row = runner._row(3, 1, cert, 0.25)
+    assert list(row) == columns
+    assert (row["radius_l1"], row["radius_channel0"], row["radius_cohen"]) == (0.4, 0.5, 0.3)
+    assert np.isfinite([row[c] for c in columns if c.startswith("radius_")]).all()

@@ -76,9 +76,9 @@ def fail_lower_norm_bounds(monkeypatch: Any, value: float = 10.0) -> None:
     """
     import dataclasses
 
-    from hocert_sampling import smoothing
+    from hocert_sampling import threat_models
 
-    real = smoothing.radius_bounds
+    real = threat_models.spend
     names = ("grad_l2_lower", "grad_l2_upper", "complement_l2_lower")
 
     def failed(*args: Any, **kwargs: Any) -> Any:
@@ -88,4 +88,4 @@ def fail_lower_norm_bounds(monkeypatch: Any, value: float = 10.0) -> None:
         )
         return dataclasses.replace(gb, bounds=bounds)
 
-    monkeypatch.setattr(smoothing, "radius_bounds", failed)
+    monkeypatch.setattr(threat_models, "spend", failed)

@@ -277,9 +277,11 @@ def test_as_label_model_dispatch(example) -> None:
         as_label_model(42, 2, NP)
 
 
-@pytest.mark.parametrize("k", [1, 0, 2.5])
-def test_invalid_num_classes(k) -> None:
-    with pytest.raises(ValueError, match="num_classes"):
+@pytest.mark.parametrize(
+    ("k", "error"), [(1, ValueError), (0, ValueError), (2.5, TypeError), ("3", TypeError)]
+)
+def test_invalid_num_classes(k, error) -> None:
+    with pytest.raises(error, match="num_classes"):
         CallableModel(lambda b: b, k, NP)
 
 
@@ -310,3 +312,68 @@ def test_callable_on_cupy_receives_device_arrays() -> None:
     cupy.testing.assert_array_equal(labels, cupy.arange(3))
     with pytest.raises(ModelOutputError, match="non-finite"):
         CallableModel(lambda b: b * cupy.nan, 3, "cupy")(batch)
+
+
+# ----- Execution providers under the GPU backend (fake CuPy, no GPU needed) ------------------
+
+
+def test_default_providers() -> None:
+    from hocert_sampling.backend import Backend
+    from hocert_sampling.models import default_providers
+
+    from .fakes import fake_cupy
+
+    gpu = Backend("cupy", fake_cupy())
+    both = ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    assert default_providers(gpu, both) == both
+    assert default_providers(gpu, ["CPUExecutionProvider"]) == ["CPUExecutionProvider"]
+    assert default_providers(NP, both) == ["CPUExecutionProvider"]
+
+
+def test_onnx_on_the_gpu_backend_with_the_cpu_build_says_what_to_install(example) -> None:
+    """CuPy works but ONNX Runtime is the CPU build: the model runs on the CPU, and the warning
+    names the exact commands that replace the build."""
+    from hocert_sampling.backend import Backend
+
+    from .fakes import fake_cupy
+
+    path, x, _ = example
+    gpu = Backend("cupy", fake_cupy())
+    with pytest.warns(RuntimeWarning, match="runs on the CPU") as record:
+        model = OnnxModel(path, 10, gpu)
+    assert model.providers == ["CPUExecutionProvider"]
+    assert not model.use_iobinding
+    assert model.cuda_problem is not None
+    assert "pip uninstall -y onnxruntime && pip install" in model.cuda_problem
+    assert "onnxruntime-gpu[cuda,cudnn]" in str(record[0].message)
+    np.testing.assert_array_equal(model(x[:5]), OnnxModel(path, 10, NP)(x[:5]))
+    assert OnnxModel(path, 10, NP).cuda_problem is None
+
+
+def test_cuda_provider_that_fails_to_load_is_reported(example, monkeypatch) -> None:
+    """The GPU build is there but its CUDA provider does not load (no CUDA or cuDNN libraries):
+    the session asks for CUDA, preloads the pip libraries first, and reports what failed."""
+    from hocert_sampling.backend import Backend
+
+    from .fakes import fake_cupy, use_onnxruntime
+
+    providers = ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    use_onnxruntime(monkeypatch, providers, {"onnxruntime-gpu": "1.26.0"})
+    monkeypatch.setattr(ort, "get_available_providers", lambda: providers)
+    preloaded = []
+    monkeypatch.setattr(ort, "preload_dlls", lambda: preloaded.append(True), raising=False)
+    asked = []
+
+    class Session(ort.InferenceSession):  # the CUDA provider asked for, the CPU one obtained
+        def __init__(self, path, providers=None, **kwargs):
+            asked.append(providers)
+            super().__init__(path, providers=["CPUExecutionProvider"], **kwargs)
+
+    monkeypatch.setattr(ort, "InferenceSession", Session)
+    path = example[0]
+    with pytest.warns(RuntimeWarning, match="failed to load"):
+        model = OnnxModel(path, 10, Backend("cupy", fake_cupy()))
+    assert asked == [[("CUDAExecutionProvider", {"device_id": 0}), "CPUExecutionProvider"]]
+    assert preloaded == [True]
+    assert model.providers == ["CPUExecutionProvider"]
+    assert "cuDNN" in model.cuda_problem

@@ -145,24 +145,6 @@ def test_memory_is_order_batch_times_d() -> None:
     assert peak < n * d * 4 / 10
 
 
-@pytest.mark.parametrize(
-    ("kwargs", "message"),
-    [
-        ({"n": 1, "target": 0}, "n >= 2"),
-        ({"n": 0}, "n >= 1"),
-        ({"batch_size": 0}, "batch_size"),
-        ({"target": 2}, "target class"),
-    ],
-)
-def test_invalid_arguments(kwargs, message) -> None:
-    model, x = linear_model(3)
-    args = {"n": 10, "batch_size": 4, "target": None} | kwargs
-    with pytest.raises(ValueError, match=message):
-        sample_statistics(
-            model, x, SIGMA, args["n"], args["batch_size"], NP.rng(0), target=args["target"]
-        )
-
-
 @pytest.mark.gpu
 def test_cupy_matches_numpy_on_the_same_noise() -> None:
     import cupy

@@ -9,9 +9,10 @@ import pytest
 from scipy.stats import norm
 
 from hocert.examples import EXAMPLE_NUM_CLASSES, EXAMPLE_SIGMA, load_example
-from hocert_sampling.bounds import GradientBounds, clopper_pearson_lower
+from hocert_sampling.alpha_budget import GradientBounds
+from hocert_sampling.bounds import clopper_pearson_lower
 from hocert_sampling.models import ModelOutputError
-from hocert_sampling.smoothing import Certificate, SmoothedClassifier, resolve_subspaces
+from hocert_sampling.smoothing import Certificate, SmoothedClassifier
 from hocert_solver import cohen_radius
 
 from .helpers import LinearClassifier, fail_lower_norm_bounds
@@ -197,54 +198,6 @@ def test_model_errors_propagate() -> None:
     smoothed = SmoothedClassifier(lambda b: np.full(len(b), 7), 5, 0.5, backend="numpy")
     with pytest.raises(ModelOutputError, match="outside"):
         smoothed.certify(np.zeros(2, dtype=np.float32), 10, 100, 0.01, 50)
-
-
-@pytest.mark.parametrize(
-    ("call", "message"),
-    [
-        (lambda s, x: s.certify(x, 10, 100, 0.0, 10), "alpha"),
-        (lambda s, x: s.predict(x, 100, 1.5, 10), "alpha"),
-        (lambda s, x: s.certify(x, 0, 100, 0.01, 10), "n >= 1"),
-        (lambda s, x: s.certify(x, 10, 1, 0.01, 10), "n >= 2"),
-        (lambda s, x: s.certify(x, 10, 100, 0.01, 10, subspaces="rows"), "unknown subspaces"),
-    ],
-)
-def test_invalid_arguments(call, message) -> None:
-    smoothed = SmoothedClassifier(
-        lambda b: np.zeros(len(b), dtype=np.int64), 2, 0.5, backend="numpy"
-    )
-    with pytest.raises(ValueError, match=message):
-        call(smoothed, np.zeros(4, dtype=np.float32))
-
-
-@pytest.mark.parametrize("sigma", [0.0, -1.0, float("nan")])
-def test_invalid_sigma(sigma) -> None:
-    with pytest.raises(ValueError, match="sigma"):
-        SmoothedClassifier(lambda b: b, 2, sigma, backend="numpy")
-
-
-# ----- subspace specs ---------------------------------------------------------------------------
-
-
-def test_resolve_channels() -> None:
-    spaces = resolve_subspaces("channels", (3, 2, 2))
-    assert list(spaces) == ["channel0", "channel1", "channel2"]
-    np.testing.assert_array_equal(spaces["channel1"], [4, 5, 6, 7])
-    with pytest.raises(ValueError, match=r"\(C, H, W\)"):
-        resolve_subspaces("channels", (12,))
-
-
-def test_resolve_lists_dicts_and_errors() -> None:
-    assert resolve_subspaces(None, (4,)) == {}
-    assert list(resolve_subspaces([np.array([0]), np.eye(4)], (4,))) == ["subspace0", "subspace1"]
-    assert list(resolve_subspaces(np.array([1, 2]), (4,))) == ["subspace0"]
-    assert list(resolve_subspaces({"a": np.array([True, False, True, False])}, (4,))) == ["a"]
-    with pytest.raises(ValueError, match="subspace 'bad'"):
-        resolve_subspaces({"bad": np.array([0, 9])}, (4,))
-    with pytest.raises(ValueError, match="subspace 'skew'"):
-        resolve_subspaces({"skew": np.ones((4, 2))}, (4,))
-    with pytest.raises(TypeError):
-        resolve_subspaces(3, (4,))
 
 
 # ----- certify: soundness and gain on a half-space ----------------------------------------------

@@ -20,7 +20,7 @@ TINY = {"q": special.ndtr([0.5, 1.5, 2.5, 3.5]), "a": [-1.0, -0.5, 0.0, 0.5], "b
 @functools.cache
 def small_table() -> RadiusTable:
     """The table of ``SMALL_GRID`` (17 x 17 x 9), built once per session."""
-    return RadiusTable.build(**RadiusTable.default_grid(**SMALL_GRID), scheduler="synchronous")
+    return RadiusTable.build(**RadiusTable.default_grid(**SMALL_GRID))
 
 
 def random_feasible(rng: np.random.Generator, n: int, z_hi: float = 4.5):

@@ -116,17 +116,15 @@ def _fuzz(n: int, seed: int) -> dict[str, float]:
 def test_adversarial_fuzz():
     stats = _fuzz(20_000, seed=0)
     assert stats["worst_drop_converged"] <= 1e-6
+    # across statuses too: a FALLBACK radius never falls more than 1e-6 below a neighbour's
+    assert stats["worst_drop"] <= 1e-6
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="open (issue #11): below the small-z table (q - 1/2 < 4e-9) and within ~1e-8 of the "
-    "disk's edge the solve can fail (FALLBACK to the strip radius, 3e-9 instead of 1.8e-5 at "
-    "q = 1/2 + 1.3e-9, a = -1) where a point just inside converges: monotone only up to 2e-5 "
-    "absolute there (seed 2; seeds 0, 1, 3-5 stay below 1e-6)",
-)
-def test_adversarial_fuzz_monotone_across_statuses():
-    assert max(_fuzz(20_000, seed=s)["worst_drop"] for s in range(6)) <= 1e-6
+@pytest.mark.slow
+def test_adversarial_fuzz_monotone_across_statuses_more_seeds():
+    # (seed 2 broke this at 1.8e-5 until the solve below the small-z table tried the ray and
+    # certified the point it reached, with a fresh breakpoint guide)
+    assert max(_fuzz(20_000, seed=s)["worst_drop"] for s in range(1, 8)) <= 1e-6
 
 
 @pytest.mark.slow
@@ -135,3 +133,4 @@ def test_adversarial_fuzz_large():
     for start in range(0, n, 200_000):
         stats = _fuzz(min(200_000, n - start), seed=1 + start)
         assert stats["worst_drop_converged"] <= 1e-6
+        assert stats["worst_drop"] <= 1e-6

@@ -214,7 +214,7 @@ def test_q_above_the_last_grid_row_uses_it(table):
 @pytest.fixture(scope="module")
 def narrow_table() -> RadiusTable:
     q = special.ndtr(np.array([0.5, 1.0, 2.0]))
-    return RadiusTable.build(q, [-0.5, 0.0, 0.5], [0.1, 0.4], scheduler="synchronous")
+    return RadiusTable.build(q, [-0.5, 0.0, 0.5], [0.1, 0.4])
 
 
 def test_q_below_the_grid_is_refused(narrow_table):
@@ -338,7 +338,7 @@ def test_cells_just_outside_the_disk_are_inconsistent_and_never_inf():
     # b = 0.8 + 1e-10 at a = 0.6: inside the grid's 1e-9 slack (solved), outside the
     # solver's 1e-12 one: the cell holds Cohen's radius with status INCONSISTENT.
     q = special.ndtr(np.array([0.0, 1.0, 2.0]))
-    tab = RadiusTable.build(q, [0.0, 0.6], [0.0, 0.5, 0.8 + 1e-10], scheduler="synchronous")
+    tab = RadiusTable.build(q, [0.0, 0.6], [0.0, 0.5, 0.8 + 1e-10])
     assert tab.status_counts()["inconsistent"] == 2  # q = 1/2 abstains
     np.testing.assert_array_equal(tab.status[1:, 1, 2], INCONSISTENT)
     np.testing.assert_array_equal(tab.values[1:, 1, 2], cohen_radius(q[1:]))
@@ -365,7 +365,7 @@ def test_uneven_user_grid_walks_to_the_right_row():
     q = np.array([0.6, 0.600001, 0.75, 0.999, 0.9999999])
     a = np.array([-1.0, -0.99, 0.3])
     b = np.array([0.0, 0.01, 0.02, 0.9])
-    tab = RadiusTable.build(q, a, b, scheduler="synchronous", chunk_size=7)
+    tab = RadiusTable.build(q, a, b, chunk_size=7)
     rng = np.random.default_rng(11)
     qs = np.concatenate([rng.uniform(0.6, 1.0, 3000), q, np.nextafter(q, 1.0)])
     big_m = max_gradient_norm(qs)

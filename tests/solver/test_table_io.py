@@ -105,29 +105,29 @@ def test_format_version_1_without_multipliers(table, tmp_path):
 
 def test_checkpoint_for_another_build_is_refused(tmp_path):
     ckpt = tmp_path / "ckpt"
-    RadiusTable.build(**TINY, scheduler="synchronous", chunk_size=4, checkpoint=ckpt)
+    RadiusTable.build(**TINY, chunk_size=4, checkpoint=ckpt)
     other = dict(TINY, b=[0.0, 0.25, 1.0])
     with pytest.raises(TableBuildError, match=r"made for a different grid"):
-        RadiusTable.build(**other, scheduler="synchronous", chunk_size=4, checkpoint=ckpt)
+        RadiusTable.build(**other, chunk_size=4, checkpoint=ckpt)
     with pytest.raises(TableBuildError, match=r"chunk_size=4 \(requested: 5\)"):
-        RadiusTable.build(**TINY, scheduler="synchronous", chunk_size=5, checkpoint=ckpt)
+        RadiusTable.build(**TINY, chunk_size=5, checkpoint=ckpt)
     manifest = json.loads((ckpt / "manifest.json").read_text())
     manifest["solver_version"] = "0.0.0"
     (ckpt / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(TableBuildError, match=r"solver version '0.0.0' \(installed:"):
-        RadiusTable.build(**TINY, scheduler="synchronous", chunk_size=4, checkpoint=ckpt)
+        RadiusTable.build(**TINY, chunk_size=4, checkpoint=ckpt)
     stray = tmp_path / "stray"
     stray.mkdir()
     (stray / "chunk_000000.npz").write_bytes(b"")
     with pytest.raises(TableBuildError, match=r"no manifest\.json"):
-        RadiusTable.build(**TINY, scheduler="synchronous", checkpoint=stray)
+        RadiusTable.build(**TINY, checkpoint=stray)
 
 
 def test_corrupt_chunk_is_recomputed_with_a_warning(tmp_path):
     ckpt = tmp_path / "ckpt"
-    RadiusTable.build(**TINY, scheduler="synchronous", chunk_size=4, checkpoint=ckpt)
+    RadiusTable.build(**TINY, chunk_size=4, checkpoint=ckpt)
     (ckpt / "chunk_000002.npz").write_bytes(b"garbage")
     with pytest.warns(UserWarning, match="unreadable") as record:
-        tab = RadiusTable.build(**TINY, scheduler="synchronous", chunk_size=4, checkpoint=ckpt)
+        tab = RadiusTable.build(**TINY, chunk_size=4, checkpoint=ckpt)
     assert tab.metadata["build"]["computed_chunks"] == [2]
     assert record[0].filename == __file__  # the warning points at the call of build()

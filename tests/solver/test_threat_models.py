@@ -6,6 +6,7 @@ import pytest
 from hocert_solver import (
     CONVERGED,
     INCONSISTENT,
+    INVALID,
     cohen_radius,
     directional_radius,
     l1_radius,
@@ -102,3 +103,35 @@ def test_no_inf_with_success_outside_the_disk():
         np.testing.assert_array_equal(res.status == INCONSISTENT, outside)
         assert np.all(np.isfinite(res.radius[outside]))
         assert not np.any(np.isinf(res.radius) & res.success & outside)
+
+
+@pytest.mark.parametrize(
+    ("fn", "kwargs"),
+    [
+        (l2_radius, {"grad_l2_upper": [np.nan, 0.1]}),
+        (
+            l1_radius,
+            {
+                "grad_linf_upper": [0.01, np.nan],
+                "grad_l2_lower": [0.01, 0.01],
+                "grad_l2_upper": [0.2, 0.2],
+            },
+        ),
+        (
+            linf_radius,
+            {
+                "grad_l1_upper": [-1.0, 0.5],
+                "grad_l2_lower": [0.01, 0.01],
+                "grad_l2_upper": [0.2, 0.2],
+                "dim": 10,
+            },
+        ),
+    ],
+)
+def test_on_invalid_nan_marks_bad_gradient_bounds(fn, kwargs):
+    # (issue #15: NaN or negative gradient bounds raised even with on_invalid="nan")
+    res = fn([0.9, 0.9], **kwargs, on_invalid="nan")
+    assert np.isnan(res.radius).sum() == 1
+    assert (np.asarray(res.status) == INVALID).sum() == 1
+    with pytest.raises(ValueError, match="must be"):
+        fn([0.9, 0.9], **kwargs)

@@ -161,5 +161,6 @@ def test_ball_module_shares_no_arithmetic_with_the_solver():
     import hocert_solver._ball as ball
 
     source = Path(ball.__file__).read_text(encoding="utf-8")
-    for name in ("numba", "scipy", "_integrals", "_quadrature", "_normal", "_solve"):
+    kernels = ("_integrals", "_quadrature", "_normal", "_solve", "_newton", "_witness", "_strip")
+    for name in ("numba", "scipy", *kernels):
         assert name not in source.split('"""', 2)[2], name

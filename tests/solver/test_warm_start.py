@@ -1,4 +1,5 @@
-"""The warm-start table: shipped, current, and unable to change any radius beyond the tolerance.
+"""The warm-start table (``_warm_start``, built by ``_warm_start_build``): shipped, current, and
+unable to change any radius beyond the tolerance.
 
 The table only chooses Newton's first guess. Whatever it holds, every radius is certified by its
 own dual witness, and a start that does not converge falls back to the strip start.
@@ -8,7 +9,14 @@ import numpy as np
 import pytest
 from scipy import special
 
-from hocert_solver import CONVERGED, _solve, _warm_start, directional_radius, max_gradient_norm
+from hocert_solver import (
+    CONVERGED,
+    _solve,
+    _warm_start,
+    _warm_start_build,
+    directional_radius,
+    max_gradient_norm,
+)
 from tests.solver.domain import random_feasible_triples
 
 EMPTY = np.full((0, 0, 0, _warm_start.N_COORDS), np.nan)
@@ -31,9 +39,9 @@ def _solve_flat(q, m1, m2, tables):
 
 
 def _node_a(zs, table, iz, ia, ib):
-    ss = _warm_start.grid_axes()[1]
+    ss = _warm_start_build.grid_axes()[1]
     a = np.empty(np.size(iz))
-    _warm_start.node_a(
+    _warm_start_build.node_a(
         np.atleast_1d(zs[iz]).astype(float),
         np.atleast_1d(table[iz, 0, ib, _warm_start.A_STAR]).astype(float),
         np.atleast_1d(ss[ia]).astype(float),
@@ -51,7 +59,7 @@ def test_shipped_table_has_the_grid_shape_and_few_gaps(small_z):
     # instead). They are where 1 - q or q - 1/2 leaves Newton few bits: z > 6.6 (1 - q < 2e-11)
     # and, for the small-z table, the edge of the disk at tiny z. Elsewhere there are none.
     solved = np.isfinite(table[..., : _warm_start.A_STAR]).all(axis=-1)
-    zs, _, betas = _warm_start.grid_axes(small_z)
+    zs, _, betas = _warm_start_build.grid_axes(small_z)
     if small_z:
         assert solved[:, :, betas <= 0.995].all()
         assert solved.mean() > 0.99
@@ -70,8 +78,8 @@ def test_shipped_table_has_the_grid_shape_and_few_gaps(small_z):
 
 
 def test_the_two_tables_meet_at_z_min():
-    zs_main = _warm_start.grid_axes(small_z=False)[0]
-    zs_small = _warm_start.grid_axes(small_z=True)[0]
+    zs_main = _warm_start_build.grid_axes(small_z=False)[0]
+    zs_small = _warm_start_build.grid_axes(small_z=True)[0]
     assert zs_small[-1] == pytest.approx(zs_main[0], rel=1e-14)
     np.testing.assert_allclose(_table(True)[-1], _table(False)[0], rtol=1e-5, atol=1e-5)
 
@@ -85,7 +93,7 @@ def test_sigma_axis_is_increasing_and_spans_zero_to_one():
             assert s[-1] == pytest.approx(1.0, rel=1e-14)
             assert np.all(np.diff(s) > 0.0)
             a = np.empty(t.size)
-            _warm_start.node_a(np.full(t.size, z), np.full(t.size, a_star), s, a)
+            _warm_start_build.node_a(np.full(t.size, z), np.full(t.size, a_star), s, a)
             np.testing.assert_allclose(a, a_star + t * (_warm_start.A_MAX - a_star), atol=1e-12)
 
 
@@ -93,7 +101,7 @@ def test_sigma_axis_is_increasing_and_spans_zero_to_one():
 def test_shipped_table_matches_the_current_solver(small_z):
     """A stale table (equations or variables changed without a rebuild) fails here."""
     table = _table(small_z)
-    zs, ss, betas = _warm_start.grid_axes(small_z)
+    zs, ss, betas = _warm_start_build.grid_axes(small_z)
     rng = np.random.default_rng(3)
     iz = rng.integers(0, zs.size, 40)
     ia = rng.integers(0, ss.size, 40)
@@ -104,15 +112,15 @@ def test_shipped_table_matches_the_current_solver(small_z):
     # a* would move them.
     theta = np.empty((q.size, 4))
     ok = np.empty(q.size, dtype=np.bool_)
-    _solve.solve_thetas(q, np.full(q.size, -1.0), betas[ib], theta, ok)
+    _warm_start_build.solve_thetas(q, np.full(q.size, -1.0), betas[ib], theta, ok)
     assert ok.all()
     a_star = np.full(q.size, np.nan)
-    _solve.slack_threshold(q, theta, ok, a_star)
+    _warm_start_build.slack_threshold(q, theta, ok, a_star)
     np.testing.assert_allclose(table[iz, 0, ib, _warm_start.A_STAR], a_star, atol=1e-6)
     a = np.empty(q.size)
-    _warm_start.node_a(zs[iz], a_star, ss[ia], a)
+    _warm_start_build.node_a(zs[iz], a_star, ss[ia], a)
     b = betas[ib] * np.sqrt(1.0 - np.maximum(a, 0.0) ** 2)
-    _solve.solve_thetas(q, a, b, theta, ok)
+    _warm_start_build.solve_thetas(q, a, b, theta, ok)
     assert ok.all()
     k0, k1, l2, r = theta.T
     fresh = np.stack([b * k0 / l2, b * k1 / l2, np.log(l2 / b), np.log(r)], axis=1)
@@ -147,7 +155,7 @@ def test_warm_start_is_refused_outside_the_grid():
 @pytest.mark.parametrize("ia", [0, 10, 30, 58])
 def test_warm_start_at_a_node_reproduces_the_stored_solution(small_z, ia):
     table = _table(small_z)
-    zs, _, betas = _warm_start.grid_axes(small_z)
+    zs, _, betas = _warm_start_build.grid_axes(small_z)
     iz, ib = 20, 8
     theta = np.empty(4)
     a = _node_a(zs, table, iz, ia, ib)[0]
@@ -168,7 +176,7 @@ def test_warm_start_below_the_slack_threshold_has_l1_zero(small_z, below):
     # with l1 = k1 + r = 0 exactly.
     tables = _warm_start.load_tables()
     table = _table(small_z)
-    zs, _, betas = _warm_start.grid_axes(small_z)
+    zs, _, betas = _warm_start_build.grid_axes(small_z)
     a_star = float(table[20, 0, 9, _warm_start.A_STAR])
     assert -1.0 < a_star < -0.5
     a = a_star - below * (1.0 + a_star)

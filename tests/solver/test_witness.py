@@ -1,13 +1,15 @@
-"""The dual witness cannot be fooled: whatever multipliers and radius it is handed (converged or
-not), it either returns a radius below the true one or refuses (0.0)."""
+"""The dual witness (``_witness``) cannot be fooled: whatever multipliers and radius it is handed
+(converged or not), it either returns a radius below the true one or refuses (0.0); and it
+certifies no bounds above the caller's."""
 
 import numpy as np
 import pytest
 
-from hocert_solver import _solve
+from hocert_solver import _newton, _witness
+from hocert_solver._continuation import _strip_start
 from hocert_solver._integrals import integrals
-from hocert_solver._interval import certified_strip_radius, strip_dual
 from hocert_solver._normal import norm_isf, phi
+from hocert_solver._strip import certified_strip_radius
 from tests.solver.worked_values import WORKED
 
 CASES = [row for row in WORKED if row[2] > 1e-6]
@@ -19,10 +21,10 @@ def _converged_theta(q, a, b):
     r_strip, w2, w1 = certified_strip_radius(q, m1)
     scale = np.array([1.0 - q, big_m, big_m, 1.0])
     theta = np.empty(4)
-    _solve._strip_start(q, m1, m2, w2, w1, r_strip, theta)
-    integ = _solve.new_scratch()
-    ok, l1_zero, _ = _solve._solve_modes(
-        theta, q, m1, m2, scale, integ, _solve.NEWTON_BUDGETS, False
+    _strip_start(q, m1, m2, w2, w1, r_strip, theta)
+    integ = _newton.new_scratch()
+    ok, l1_zero, _ = _newton._solve_modes(
+        theta, q, m1, m2, scale, integ, _newton.NEWTON_BUDGETS, False
     )
     assert ok
     return theta, m1, m2, l1_zero
@@ -30,28 +32,31 @@ def _converged_theta(q, a, b):
 
 def _scratch(theta, stale):
     """The solver's scratch array as _newton leaves it: integrals, STALE flag, lam-Jacobian."""
-    integ = _solve.new_scratch()
+    integ = _newton.new_scratch()
     jac = np.empty((4, 4))
     integrals(theta[0], theta[1], theta[2], theta[3], 0, True, integ, jac)
-    integ[_solve.STALE] = stale
-    integ[_solve.JAC_LAM : _solve.JAC_LAM + 9] = jac[:3, :3].ravel()
+    integ[_newton.STALE] = stale
+    integ[_newton.JAC_LAM : _newton.JAC_LAM + 9] = jac[:3, :3].ravel()
     return integ
 
 
-def _certify(theta, q, m1, m2, l1_zero, stale=0.0):
+def _certify(theta, q, m1, m2, l1_zero, stale=0.0, claimed=None):
     """The witness on theta, handed the solve's own integrals at theta as in solve_one.
 
-    ``stale=_solve.UNCHECKED`` runs it as after an unevaluated first Newton step: it then also
-    checks theta against its own integrals and may step r_w forward.
+    ``stale=_newton.UNCHECKED`` runs it as after an unevaluated first Newton step: it then also
+    checks theta against its own integrals and may step r_w forward. ``claimed``: the
+    normalised (a, b) handed with the caller's (m1, m2), by default theirs.
     """
     integ = _scratch(theta, stale)
     big_m = phi(norm_isf(1.0 - q))
     scale = np.array([1.0 - q, big_m, big_m, 1.0])
-    r, _checked = _solve._certify(theta, q, m1, m2, l1_zero, integ, scale)
+    a, b = (m1 / big_m, m2 / big_m) if claimed is None else claimed
+    lam = np.empty(3)
+    r, _checked = _witness.certify(q, a, b, m1, m2, theta, l1_zero, integ, scale, lam)
     return r
 
 
-STALE_FLAGS = [0.0, _solve.SKIPPED, _solve.UNCHECKED]
+STALE_FLAGS = [0.0, _newton.SKIPPED, _newton.UNCHECKED]
 
 
 @pytest.mark.parametrize(("q", "a", "b", "true_r"), CASES)
@@ -78,13 +83,6 @@ def test_witness_with_perturbed_multipliers_stays_sound(q, a, b, true_r, stale):
         assert r <= true_r + 1e-12
 
 
-def test_strip_witness_refuses_beyond_the_strip_radius():
-    q, m1 = 0.9, -0.05
-    r, w2, w1 = certified_strip_radius(q, m1)
-    assert strip_dual(q, m1, w2, w1, r) > 0.5
-    assert strip_dual(q, m1, w2, w1, r * (1 + 1e-6)) < 0.5
-
-
 @pytest.mark.parametrize(("q", "a", "b", "true_r"), CASES)
 def test_unchecked_iterate_is_confirmed_only_near_the_solution(q, a, b, true_r):
     """An unevaluated Newton step is accepted only if the witness integrals put it close."""
@@ -93,8 +91,8 @@ def test_unchecked_iterate_is_confirmed_only_near_the_solution(q, a, b, true_r):
     scale = np.array([1.0 - q, big_m, big_m, 1.0])
 
     def certify(t):
-        integ = _scratch(t, _solve.UNCHECKED)
-        return _solve._certify(t, q, m1, m2, l1_zero, integ, scale)
+        integ = _scratch(t, _newton.UNCHECKED)
+        return _witness.certify(q, a, b, m1, m2, t, l1_zero, integ, scale, np.empty(3))
 
     r, checked = certify(theta)
     assert checked
@@ -105,6 +103,24 @@ def test_unchecked_iterate_is_confirmed_only_near_the_solution(q, a, b, true_r):
     r, checked = certify(off)
     assert not checked
     assert r <= true_r + 1e-12
+
+
+@pytest.mark.parametrize(("q", "a", "b", "true_r"), CASES)
+@pytest.mark.parametrize(("m1_cut", "m2_cut"), [(0.0, 0.5), (0.2, 0.5), (0.2, 0.9)])
+def test_the_witness_certifies_the_callers_bounds_whatever_a_and_b_claim(
+    q, a, b, true_r, m1_cut, m2_cut
+):
+    """Handed normalised bounds (and a solution) above the caller's own, the witness still
+    certifies only the caller's: it derives its bounds from both (``effective_inputs``)."""
+    from hocert_solver import directional_radius
+
+    theta, m1, m2, l1_zero = _converged_theta(q, a, b)
+    big_m = phi(norm_isf(1.0 - q))
+    m1_caller, m2_caller = m1 - m1_cut * big_m, m2 * m2_cut
+    callers_r = directional_radius(q, m1_caller, m2_caller).radius
+    assert true_r - callers_r > 1e-4  # the claim would matter
+    r = _certify(theta, q, m1_caller, m2_caller, l1_zero, claimed=(a, b))
+    assert r <= callers_r + 1e-6 * max(1.0, callers_r)
 
 
 def test_the_witness_never_certifies_inputs_above_the_callers():
@@ -122,7 +138,7 @@ def test_the_witness_never_certifies_inputs_above_the_callers():
     a, b = np.maximum(m1 / big_m, -1.0), m2 / big_m  # as directional_radius normalises
     n_round_up = 0
     for i in range(q.size):
-        _, kernel_m, m1_eff, m2_eff = _solve.effective_inputs(q[i], a[i], b[i], m1[i], m2[i])
+        _, kernel_m, m1_eff, m2_eff = _witness.effective_inputs(q[i], a[i], b[i], m1[i], m2[i])
         assert m1_eff <= m1[i] or (m1[i] < -big_m[i] and m1_eff < -kernel_m)
         assert m2_eff <= m2[i]
         n_round_up += a[i] * kernel_m > m1[i] or b[i] * kernel_m > m2[i]

@@ -13,6 +13,7 @@ from scipy.special import ndtri
 
 import hocert_solver
 from hocert.cli.table import PRESETS, preset_grid
+from hocert_solver import RadiusTable
 
 from .helpers import TINY_GRID, run
 
@@ -193,6 +194,9 @@ def test_table_build_on_dask(tiny_table, scheduler_address, tmp_path, capsys):
     assert "RadiusTable" in capsys.readouterr().out
     with np.load(out) as built, np.load(tiny_table) as reference:
         np.testing.assert_array_equal(built["values"], reference["values"])
+    # The table records the cluster (hocert.cluster's description), not only "ClientExecutor".
+    assert RadiusTable.load(out).metadata["build"]["scheduler"].startswith("<Client")
+    assert RadiusTable.load(tiny_table).metadata["build"]["scheduler"] == "synchronous"
 
 
 def test_build_help_shows_the_preset_grids_the_build_uses(capsys):

@@ -1,10 +1,21 @@
-"""Dask for table builds: the ``scheduler=`` / ``n_workers=`` arguments as an Executor.
+"""Dask clusters for the application: a scheduler spec as a ``concurrent.futures.Executor``.
 
-``RadiusTable.build`` solves its chunks on any ``concurrent.futures.Executor``; this module
-turns the Dask-flavoured arguments into one (``distributed.Client.get_executor()``) and owns
-what it starts: a local cluster, a client connected to a scheduler address. Self-contained
-(the standard library and ``distributed``, imported only when a cluster is used), so that it
-can move to the application as it is.
+``RadiusTable.build`` (the solver library) solves its chunks on any
+``concurrent.futures.Executor`` and knows nothing of Dask; this module turns the Dask-flavoured
+choices of ``hocert table build`` (a local cluster of ``n_workers`` processes, a scheduler
+address, a ready ``distributed.Client``, or no Dask at all) into one, and owns what it starts:
+the local cluster, a client connected to an address. ``distributed`` is imported only when a
+cluster is used.
+
+Examples
+--------
+>>> from hocert.cluster import open_executor
+>>> from hocert_solver import RadiusTable
+>>> grid = RadiusTable.default_grid(z_max=1.0, dz=0.5, da=1.0, db=1.0)
+>>> with open_executor("synchronous") as run:  # or None (a local cluster), an address, a Client
+...     table = RadiusTable.build(**grid, executor=run.executor, numba_threads=run.numba_threads)
+>>> run.description, table.shape
+('synchronous', (3, 3, 2))
 """
 
 from __future__ import annotations
@@ -28,12 +39,15 @@ class DaskRun:
     Attributes
     ----------
     executor : concurrent.futures.Executor or None
-        Where to submit the chunks; None for ``"synchronous"`` (in this process, no Dask).
+        Where to submit the chunks (``RadiusTable.build(executor=...)``); None for
+        ``"synchronous"`` (in this process, no Dask).
     description : str
-        The run as a build records it (``metadata["build"]["scheduler"]``).
+        The run in words, e.g. ``"LocalCluster(n_workers=4, threads_per_worker=1)"``; the
+        ``hocert`` command records it as ``metadata["build"]["scheduler"]`` of the table.
     numba_threads : int or None
-        Numba threads per task this run calls for: 1 on the local cluster (one
-        single-threaded worker process per core), None (unchanged) otherwise.
+        Numba threads per task this run calls for (``RadiusTable.build(numba_threads=...)``):
+        1 on the local cluster (one single-threaded worker process per core), None
+        (unchanged) otherwise.
     """
 
     executor: Executor | None
@@ -55,12 +69,23 @@ def open_executor(scheduler: Scheduler, n_workers: int | None = None) -> Iterato
     n_workers : int, optional
         Worker processes of the local cluster (``scheduler=None`` only).
 
+    Yields
+    ------
+    DaskRun
+        The executor (None for ``"synchronous"``), its description and the Numba threads per
+        task. On the way out (an error, an interrupt) what is still pending is cancelled.
+
     Raises
     ------
     TypeError
         ``scheduler`` is none of these.
     ValueError
         ``n_workers < 1``.
+
+    Notes
+    -----
+    The local cluster starts worker processes with ``spawn``: in a script, use it under
+    ``if __name__ == "__main__":``.
     """
     if isinstance(scheduler, str) and scheduler == "synchronous":
         yield DaskRun(None, "synchronous")

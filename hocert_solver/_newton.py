@@ -1,0 +1,327 @@
+"""Damped Newton on the optimality system of Theorem 3, and the solver's scratch array.
+
+One solve's steps share a scratch array (``new_scratch``, layout below): the integrals of the
+last evaluation, whether the last step was evaluated (``STALE``), the Jacobian in the
+multipliers that lets the witness check an unchecked step (``JAC_LAM``), and the panel
+breakpoints that start the next evaluation's search (``GUIDE``). ``_newton`` solves the 4
+equations (4), (5a), (5b), p(r) = 1/2 in theta = (k0, k1, l2, r), or the 3 without (5b) when
+l1 = 0 (the c1 < 0 clause); ``_solve_modes`` tries both active sets (docs/math.md §5, step 2).
+Nothing here certifies a radius: that is ``_witness``'s alone.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+from numba.core import types
+
+from ._integrals import N_INTEGRALS, OK, integrals_guided, residuals
+from ._quadrature import N_GUIDE
+
+NEWTON_TOL = 1e-11
+# The last Newton step is taken without evaluating the integrals at its end point (the witness
+# evaluates that point anyway) when the scaled residual is below SKIP_TOL and the observed
+# quadratic rate, C = worst / prev^2, predicts C worst^2 <= NEWTON_TOL. The integrals then
+# belong to the previous iterate, flagged in integ[STALE].
+SKIP_TOL = 1e-7
+# The solver's scratch array ``integ`` (``new_scratch``): the integrals, then the STALE flag, then
+# (after an UNCHECKED step) the 3x3 Jacobian of (F0, F1, F2) in lam = (l0, l1, l2) at the last
+# evaluation, then the guide of the panel breakpoints.
+STALE = N_INTEGRALS
+JAC_LAM = N_INTEGRALS + 1
+GUIDE = JAC_LAM + 9  # the level crossings of the last evaluation (_quadrature.breakpoints_guided)
+SCRATCH_SIZE = GUIDE + N_GUIDE
+# integ[STALE] values: 0 the integrals are at theta; SKIPPED the last step was not evaluated
+# (its convergence predicted from the observed quadratic rate); UNCHECKED the first and only
+# step was not evaluated, and the witness's own integrals must confirm it (_witness).
+SKIPPED = 1.0
+UNCHECKED = 2.0
+# The first step from a warm start is taken unevaluated when the scaled residual is below
+# FIRST_SKIP_TOL and the step (relative in r, absolute in log l2) below FIRST_SKIP_STEP (its
+# error, quadratic in the step, then stays near the witness's step back) ...
+FIRST_SKIP_TOL = 1e-3
+FIRST_SKIP_STEP = 1e-3
+# Residuals below this are accepted when rounding stops the line search (tiny radii).
+NOISE_TOL = 1e-8
+
+
+def _budgets(*budgets: int) -> np.ndarray:
+    # Read-only int64 arrays, not tuples: both budgets (and a caller in Python) then give
+    # _solve_modes the same argument type, so it is compiled once (tuples of different lengths
+    # were two specialisations).
+    out = np.array(budgets, dtype=np.int64)
+    out.setflags(write=False)
+    return out
+
+
+# Newton budgets: a short pass over both active sets, then a long one from where each stopped.
+NEWTON_BUDGETS = _budgets(12, 60)
+# From a table warm start (_warm_start.py) Newton either converges quickly or the strip start
+# takes over.
+WARM_BUDGETS = _budgets(8)
+# Newton gives up after CRAWL_LIMIT consecutive steps shorter than CRAWL_STEP (a start too far
+# away for the local model); the continuation paths then take over.
+CRAWL_STEP = 1e-3
+CRAWL_LIMIT = 3
+
+
+def _one_specialisation(dispatcher):
+    """Compile ``dispatcher`` once per argument types, whatever constants kernels pass it.
+
+    Numba types a constant argument in a call from another kernel (``True``, ``8``) as a
+    literal and compiles a specialisation of the callee for each literal: ``_newton`` had six,
+    ``_solve_modes`` three, each a compilation of the whole Newton solve (the quadrature
+    inlined) that the constant does not speed up. Calls from kernels are typed here with the
+    plain types instead (``bool``, ``int64``).
+    """
+    get_call_template = dispatcher.get_call_template
+
+    def plain_call_template(args, kws):
+        return get_call_template(
+            tuple(types.unliteral(t) for t in args),
+            {k: types.unliteral(t) for k, t in kws.items()},
+        )
+
+    dispatcher.get_call_template = plain_call_template
+    return dispatcher
+
+
+@njit(cache=True)
+def new_scratch():
+    """The solver's per-point scratch array (layout above), with an empty breakpoint guide."""
+    integ = np.empty(SCRATCH_SIZE)
+    integ[STALE] = 0.0
+    integ[GUIDE:] = np.nan
+    return integ
+
+
+@njit(cache=True)
+def _solve_linear(a, b, n):
+    """Solve a[:n, :n] x = b[:n] in place (partial pivoting); False if singular."""
+    for c in range(n):
+        p = c
+        for i in range(c + 1, n):
+            if abs(a[i, c]) > abs(a[p, c]):
+                p = i
+        if not (abs(a[p, c]) > 0.0) or not math.isfinite(a[p, c]):
+            return False
+        if p != c:
+            for j in range(n):
+                a[c, j], a[p, j] = a[p, j], a[c, j]
+            b[c], b[p] = b[p], b[c]
+        for i in range(c + 1, n):
+            f = a[i, c] / a[c, c]
+            for j in range(c, n):
+                a[i, j] -= f * a[c, j]
+            b[i] -= f * b[c]
+    for c in range(n - 1, -1, -1):
+        s = b[c]
+        for j in range(c + 1, n):
+            s -= a[c, j] * b[j]
+        b[c] = s / a[c, c]
+        if not math.isfinite(b[c]):
+            return False
+    return True
+
+
+@njit(cache=True, inline="always")
+def _active_rows(l1_zero, idx):
+    """Indices of the equations in play (all four, or without (5b) when l1 = 0); their count."""
+    n = 0
+    for i in range(idx.shape[0]):
+        if not (l1_zero and i == 1):
+            idx[n] = i
+            n += 1
+    return n
+
+
+@njit(cache=True)
+def _merit(theta, q, m1, m2, scale, l1_zero, integ, jac, res, want_jac):
+    """Scaled squared residual norm at theta (inf if the integrals fail)."""
+    if not (theta[2] > 0.0 and theta[3] > 0.0):
+        return math.inf
+    guide = integ[GUIDE : GUIDE + N_GUIDE]
+    st = integrals_guided(theta[0], theta[1], theta[2], theta[3], 0, want_jac, integ, jac, guide)
+    if st != OK:
+        return math.inf
+    residuals(integ, q, m1, m2, res)
+    m = 0.0
+    for i in range(4):
+        if l1_zero and i == 1:
+            continue
+        t = res[i] / scale[i]
+        m += t * t
+    return m if math.isfinite(m) else math.inf
+
+
+@_one_specialisation
+@njit(cache=True)
+def _newton(theta, q, m1, m2, scale, l1_zero, max_iter, integ, first_skip):
+    """Damped Newton on F(theta) = 0; returns (converged, iterations). theta updated in place.
+
+    With ``l1_zero`` the multiplier l1 = k1 + r is held at 0 (k1 = -r) and (5b) is dropped.
+    On return ``integ`` holds the integrals (8-point rule) at the returned theta, or, with
+    ``integ[STALE]`` set, at the iterate before a final step taken without evaluation.
+    """
+    jac = np.empty((4, 4))
+    res = np.empty(4)
+    a = np.empty((4, 4))
+    b = np.empty(4)
+    trial = np.empty(4)
+    idx = np.empty(4, dtype=np.int64)
+    integ[STALE] = 0.0
+    if l1_zero:
+        theta[1] = -theta[3]
+    merit = _merit(theta, q, m1, m2, scale, l1_zero, integ, jac, res, True)
+    if merit == math.inf:
+        return False, 0
+    crawl = 0
+    prev = math.inf
+    for it in range(max_iter):
+        # Converged on the residuals (never on the step size alone).
+        worst = 0.0
+        for i in range(4):
+            if l1_zero and i == 1:
+                continue
+            worst = max(worst, abs(res[i]) / scale[i])
+        if worst <= NEWTON_TOL:
+            return True, it
+        # Assemble the (reduced) system. With l1 = 0, k1 = -r moves with r.
+        n = _active_rows(l1_zero, idx)
+        # Newton runs in (k0 / l2, k1 / l2, log l2, r): near the boundary of the feasible disk the
+        # multipliers grow by orders of magnitude while the coefficients c0 = l0 / l2 and
+        # c1 = l1 / l2 stay bounded, and steps in log l2 cover that growth geometrically.
+        k0, k1, l2 = theta[0], theta[1], theta[2]
+        for ii in range(n):
+            i = idx[ii]
+            b[ii] = -res[i]
+            if l1_zero:
+                a[ii, 0] = l2 * jac[i, 0]
+                a[ii, 1] = k0 * jac[i, 0] + l2 * jac[i, 2]
+                a[ii, 2] = jac[i, 3] - jac[i, 1]
+            else:
+                a[ii, 0] = l2 * jac[i, 0]
+                a[ii, 1] = l2 * jac[i, 1]
+                a[ii, 2] = k0 * jac[i, 0] + k1 * jac[i, 1] + l2 * jac[i, 2]
+                a[ii, 3] = jac[i, 3]
+        if not _solve_linear(a, b, n):
+            return False, it
+        if l1_zero:
+            d_k0, d_k1, d_log_l2, d_r = b[0], 0.0, b[1], b[2]
+        else:
+            d_k0, d_k1, d_log_l2, d_r = b[0], b[1], b[2], b[3]
+        # At most a factor e^2 change of l2 and a factor 5 decrease of r per step.
+        alpha = 1.0
+        if abs(d_log_l2) > 2.0:
+            alpha = 2.0 / abs(d_log_l2)
+        if d_r < 0.0:
+            alpha = min(alpha, 0.8 * theta[3] / -d_r)
+        # (prev is +inf before the first step: no observed rate; such a skip must be checked.)
+        predicted = worst <= SKIP_TOL and worst**3 <= NEWTON_TOL * prev * prev < math.inf
+        unchecked = (
+            first_skip
+            and it == 0
+            and worst <= FIRST_SKIP_TOL
+            and max(abs(d_r) / theta[3], abs(d_log_l2)) <= FIRST_SKIP_STEP
+        )
+        if alpha == 1.0 and (predicted or unchecked):
+            l2_t = l2 * math.exp(d_log_l2)
+            theta[0] = l2_t * (k0 / l2 + d_k0)
+            theta[3] = theta[3] + d_r
+            theta[1] = -theta[3] if l1_zero else l2_t * (k1 / l2 + d_k1)
+            theta[2] = l2_t
+            integ[STALE] = SKIPPED if predicted else UNCHECKED
+            for i in range(3):
+                for j in range(3):
+                    integ[JAC_LAM + 3 * i + j] = jac[i, j]
+            return True, it + 1
+        accepted = False
+        for _ in range(30):
+            l2_t = l2 * math.exp(alpha * d_log_l2)
+            trial[0] = l2_t * (k0 / l2 + alpha * d_k0)
+            trial[3] = theta[3] + alpha * d_r
+            trial[1] = -trial[3] if l1_zero else l2_t * (k1 / l2 + alpha * d_k1)
+            trial[2] = l2_t
+            m_new = _merit(trial, q, m1, m2, scale, l1_zero, integ, jac, res, True)
+            if m_new <= (1.0 - 1e-4 * alpha) * merit:
+                accepted = True
+                break
+            alpha *= 0.5
+        if not accepted:
+            # No descent left: either rounding noise at a converged point (accept if the
+            # residuals are within NOISE_TOL; the witness still checks the radius) or failure.
+            _merit(theta, q, m1, m2, scale, l1_zero, integ, jac, res, True)
+            return worst <= NOISE_TOL, it + 1
+        for j in range(4):
+            theta[j] = trial[j]
+        merit = m_new
+        prev = worst
+        crawl = crawl + 1 if alpha < CRAWL_STEP else 0
+        if crawl >= CRAWL_LIMIT:
+            return False, it + 1
+    return False, max_iter
+
+
+@njit(cache=True)
+def copy_into(src, dst):
+    """dst[:] = src for 1-D arrays of the same length, without a slice assignment.
+
+    A slice assignment between arrays compiles Numba's shape-mismatch error with its message
+    formatting, about 2 s of the solver's first compilation.
+    """
+    for j in range(src.shape[0]):
+        dst[j] = src[j]
+
+
+@njit(cache=True)
+def _m1_slack(integ, q, m1, m2, scale):
+    """With l1 = 0 the m1 constraint must hold as an inequality: E[X Phi(u)] >= m1."""
+    res = np.empty(4)
+    residuals(integ, q, m1, m2, res)
+    return res[1] >= -10.0 * NEWTON_TOL * scale[1]
+
+
+@_one_specialisation
+@njit(cache=True)
+def _solve_modes(theta, q, m1, m2, scale, integ, budgets, first_skip):
+    """Newton with the c1 < 0 clause of Theorem 3; returns (converged, l1_zero, iterations).
+
+    Both active sets are tried, the more likely one first (l1 = 0 when the start has l1 = 0):
+    the full system (4), (5a), (5b) with l1 >= 0 at the solution, or l1 = 0 without (5b) and
+    E[X Phi(u)] >= m1 at the solution (the m1 constraint slack). On success ``integ`` holds
+    the integrals at the solution, or at the iterate before an unevaluated last Newton step
+    (``integ[STALE]``, residuals below SKIP_TOL): the slack check then uses those. It only
+    chooses the active set; any lam >= 0 keeps the witness sound.
+    """
+    iterates = np.empty((2, 4))
+    zero_first = theta[1] + theta[3] <= 0.0
+    copy_into(theta, iterates[0])
+    copy_into(theta, iterates[1])
+    trial = np.empty(4)
+    total = 0
+    for budget in budgets:
+        for attempt in range(2):
+            l1_zero = zero_first if attempt == 0 else not zero_first
+            copy_into(iterates[attempt], trial)
+            ok, nit = _newton(trial, q, m1, m2, scale, l1_zero, budget, integ, first_skip)
+            total += nit
+            copy_into(trial, iterates[attempt])
+            if not ok:
+                continue
+            if l1_zero:
+                if _m1_slack(integ, q, m1, m2, scale):
+                    copy_into(trial, theta)
+                    return True, True, total
+                continue
+            if trial[1] + trial[3] >= 0.0:
+                copy_into(trial, theta)
+                return True, False, total
+            # Equality solution has c1 < 0: fix l1 = 0 from there.
+            ok, nit = _newton(trial, q, m1, m2, scale, True, budget, integ, first_skip)
+            total += nit
+            if ok and _m1_slack(integ, q, m1, m2, scale):
+                copy_into(trial, theta)
+                return True, True, total
+    return False, False, total

@@ -1,0 +1,216 @@
+"""The dual witness, the only code that turns multipliers into a radius (docs/math.md §4-5).
+
+By weak duality D(lam; r) <= p(r) for every lam >= 0, so any lam >= 0 with D(lam; r_w) > 1/2
+proves that r_w is certified, whether or not Newton converged. ``certify`` steps back from
+Newton's r* to r_w < r* until D(lam; r_w), evaluated with the 17-point Gauss-Kronrod rule, minus
+twice its difference to the embedded 8-point Gauss rule and a closed-form error floor
+(``_integrals.certified_dual_into``), exceeds 1/2. ``certify_strip`` is the entry to the closed
+form of the m2 = 0 strip (``_strip.certified_strip_radius``).
+
+Both entries take the caller's own bounds: q, the normalised a = m1 / M(q), b = m2 / M(q) and
+the absolute m1, m2 behind them. They derive the bounds they certify themselves
+(``effective_inputs``: rounded towards the caller's, never above), so no solver code can hand
+the witness more favourable ones. The solver's scratch array (``_newton.new_scratch``) only
+sets the step sizes and checks an unchecked Newton step: the witness evaluates its own
+integrals.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from ._integrals import N_INTEGRALS, certified_dual_into, residuals
+from ._newton import GUIDE, JAC_LAM, STALE, UNCHECKED, _active_rows, _solve_linear
+from ._normal import norm_isf, phi
+from ._strip import certified_strip_radius
+
+# An UNCHECKED first Newton step (_newton.FIRST_SKIP_TOL) is accepted when the witness integrals
+# at (lam, r_w) put R at most VERIFY_R * max(1, r_w) above r_w, with the residuals (scaled) below
+# VERIFY_F so that the quadratic model holds; r_w is moved up at most MAX_FORWARD times
+# towards R.
+VERIFY_F = 1e-5
+VERIFY_R = 1e-8
+MAX_FORWARD = 1
+# The witness's first step back from r*, relative (see _certify).
+STEP_BACK = 3e-9
+
+# Relative margin by which m1 = -M(q) is pushed below -M(q) when m1 is clipped there: the
+# kernel's M(q) may be a few ulps off, and only a constraint at or below the true -M(q) is
+# implied by E f >= q (docs/math.md §3), whatever the caller's m1 below it was.
+CLIP_MARGIN = 1e-13
+
+
+@njit(cache=True)
+def effective_inputs(q, a, b, m1_caller, m2_caller):
+    """(z, M(q), m1, m2): the bounds the witness certifies, never above the caller's.
+
+    ``a``, ``b`` are the caller's bounds normalised by M(q) in Python (SciPy's M, which may
+    differ from this kernel's by a few ulps); m1 = a M(q) could then land above the caller's m1.
+    The radius grows with m1 and m2, so each is rounded towards the caller's own value (the
+    minimum of both), and a clipped m1 is pushed below -M(q) by CLIP_MARGIN. ``q`` is used as
+    given (1 - q is exact for q >= 1/2).
+    """
+    z = norm_isf(1.0 - q)
+    big_m = phi(z)
+    if a > -1.0:
+        m1 = min(a * big_m, m1_caller)
+    else:
+        m1 = -big_m * (1.0 + CLIP_MARGIN)
+    m2 = min(b * big_m, m2_caller)
+    return z, big_m, m1, m2
+
+
+@njit(cache=True, inline="always")
+def certify(q, a, b, m1_caller, m2_caller, theta, l1_zero, integ, scale, lam):
+    """The witnessed radius r_w <= r* of Newton's theta = (k0, k1, l2, r*); returns (r_w, checked).
+
+    ``q``, ``a``, ``b``, ``m1_caller``, ``m2_caller`` are the caller's inputs (see
+    ``effective_inputs``); the witness certifies the bounds it derives from them. r_w is 0.0 if
+    no witness is found; ``checked`` as in ``_certify``. ``lam`` (length 3) receives the
+    multipliers (l0, l1, l2) of the witness. ``integ`` is the solve's scratch array and
+    ``scale`` the residual scales (1 - q, M(q), M(q), 1): they only steer the step sizes and
+    the check of an unchecked step.
+    """
+    _z, _big_m, m1, m2 = effective_inputs(q, a, b, m1_caller, m2_caller)
+    rw, checked = _certify(theta, q, m1, m2, l1_zero, integ, scale)
+    _set_lam(theta, l1_zero, lam)
+    return rw, checked
+
+
+@njit(cache=True)
+def certify_strip(q, a, b, m1_caller, m2_caller):
+    """(radius, w2, w1): the witnessed m2 = 0 radius for the caller's bounds (``_strip``).
+
+    A certified lower bound for every m2 >= 0 (R is non-decreasing in m2); +inf when
+    m1 >= M(q), 0.0 if no witness is found.
+    """
+    _z, _big_m, m1, _m2 = effective_inputs(q, a, b, m1_caller, m2_caller)
+    return certified_strip_radius(q, m1)
+
+
+@njit(cache=True, inline="always")
+def _set_lam(theta, l1_zero, lam):
+    """lam = (l0, l1, l2) of theta = (k0, k1, l2, r*): the witness's multipliers (_certify)."""
+    rs = theta[3]
+    lam[0] = theta[0] + 1.0 - 0.5 * rs * rs
+    lam[1] = 0.0 if l1_zero else theta[1] + rs
+    lam[2] = theta[2]
+
+
+@njit(cache=True)
+def _certify(theta, q, m1, m2, l1_zero, integ, scale):
+    """Step back from r* until the dual witness holds; return (r_w, checked).
+
+    r_w is 0.0 if no witness is found. ``integ`` holds the solve's own integrals at theta, or at
+    the iterate before the final Newton step (``integ[STALE]``). They only set the step sizes:
+    the witness evaluates its own. ``checked`` is False only for an UNCHECKED step whose
+    witness integrals show theta off the solution (or no witness): r_w is then still certified,
+    but may lie further below R than the accuracy goal allows.
+    """
+    k0, k1, l2, rs = theta[0], theta[1], theta[2], theta[3]
+    l0 = k0 + 1.0 - 0.5 * rs * rs
+    l1 = 0.0 if l1_zero else k1 + rs
+    unchecked = integ[STALE] == UNCHECKED
+    if l0 < 0.0 or l1 < 0.0 or not (l2 > 0.0):
+        return 0.0, not unchecked
+    res = np.empty(4)
+    residuals(integ, q, m1, m2, res)
+    slope = integ[4]  # -dD/dr at fixed lam (envelope theorem)
+    if not (slope > 0.0):
+        return 0.0, not unchecked
+    # D(lam; r*) with the solve's own rule; 1/2 - D is what Newton left over. The extra relative
+    # step of 3e-9 covers the quadrature error at the first try in 92% of cases (2e-10: 79%; each
+    # retry costs two evaluations), and costs far less than the 1e-6 accuracy budget.
+    d_star = (res[3] + 0.5) - l0 * res[0] - l1 * res[1] - l2 * res[2]
+    if integ[STALE] != 0.0:
+        d_star = 0.5  # the final step zeroed the linearised residuals
+    delta = STEP_BACK * rs + 1e-15 + max(0.0, 0.5 - d_star) / slope
+    wit = np.empty(N_INTEGRALS)
+    best = 0.0
+    forward = 0
+    for _ in range(8):
+        rw = rs - delta
+        if rw <= 0.0:
+            break
+        # Same multipliers lam = (l0, l1, l2) at r_w.
+        kw0 = l0 - 1.0 + 0.5 * rw * rw
+        kw1 = l1 - rw
+        lower = certified_dual_into(kw0, kw1, l2, rw, q, m1, m2, wit, integ[GUIDE:])
+        if not math.isfinite(lower):
+            break
+        if lower > 0.5:
+            if not unchecked:
+                return rw, True
+            best = max(best, rw)
+            step, lam_gap = _gap_to_solution(
+                wit, q, m1, m2, l0, l1, l2, slope, l1_zero, scale, integ
+            )
+            # r_w must sit below R_lam by the witness's own error bound (D - lower) anyway;
+            # beyond that it may lose VERIFY_R, as a converged solve's first step-back does.
+            tol = VERIFY_R * max(1.0, rw)
+            margin = (lower - 0.5) / slope  # how far r_w could move up and still be witnessed
+            if lam_gap <= tol and (step + lam_gap <= tol or margin <= tol):
+                return rw, True
+            if not (lam_gap <= tol) or forward == MAX_FORWARD:
+                return best, False
+            # lam is near its maximiser but r_w is short of R: D(lam; r) is linear in r to
+            # well within the goal over such a step, so step forward to R less the margin.
+            forward += 1
+            delta -= margin - STEP_BACK * rs
+            continue
+        if forward > 0:
+            return best, False
+        grow = 2.0 * (0.5 - lower) / slope + delta
+        if unchecked:
+            # The unchecked step overshot R_lam. With lam near its maximiser, aim at R_lam less
+            # 1.5 error bounds (D's is d - lower) and the usual margin, instead of doubling.
+            step, lam_gap = _gap_to_solution(
+                wit, q, m1, m2, l0, l1, l2, slope, l1_zero, scale, integ
+            )
+            if step < 0.0 and lam_gap <= VERIFY_R * max(1.0, rw):
+                error = 0.5 + step * slope - lower  # D(lam; r_w) - lower
+                grow = -step + 1.5 * error / slope + STEP_BACK * rs
+        delta += grow
+    return best, not unchecked
+
+
+@njit(cache=True)
+def _gap_to_solution(wit, q, m1, m2, l0, l1, l2, slope, l1_zero, scale, integ):
+    """From the witness integrals at (lam, r_w): (R_lam - r_w, R - R_lam), or (inf, inf).
+
+    R_lam, where D(lam; r) = 1/2, is r_w + (D(lam; r_w) - 1/2) / slope to first order. The
+    residuals F of (4), (5a), (5b) at (lam, r_w) are minus the gradient of the concave D in lam,
+    so lam falls short of the maximiser by about F^T J^-1 F / 2 in D (J = dF/dlam, stored by
+    _newton), which moves R by that over the slope. (inf, inf) when the residuals are too large
+    for this quadratic model or J is unusable.
+    """
+    res = np.empty(4)
+    residuals(wit, q, m1, m2, res)
+    for i in range(3):
+        if l1_zero and i == 1:
+            # (5b) is slack at the solution: E[X Phi(u)] >= m1, up to the tolerance.
+            if res[1] < -VERIFY_F * scale[1]:
+                return math.inf, math.inf
+        elif not (abs(res[i]) <= VERIFY_F * scale[i]):
+            return math.inf, math.inf
+    idx = np.empty(3, dtype=np.int64)  # (4), (5b), (5a): the equations in lam
+    n = _active_rows(l1_zero, idx)
+    a = np.empty((4, 4))
+    g = np.empty(4)
+    for ii in range(n):
+        g[ii] = res[idx[ii]]
+        for jj in range(n):
+            a[ii, jj] = integ[JAC_LAM + 3 * idx[ii] + idx[jj]]
+    f = g.copy()
+    if not _solve_linear(a, g, n):
+        return math.inf, math.inf
+    lam_gap = 0.0
+    for ii in range(n):
+        lam_gap += 0.5 * f[ii] * g[ii]
+    if not (lam_gap >= 0.0):
+        return math.inf, math.inf
+    d = (res[3] + 0.5) - l0 * res[0] - l1 * res[1] - l2 * res[2]
+    return (d - 0.5) / slope, lam_gap / slope
