@@ -30,10 +30,15 @@ from ._table_grid import (
     _validate_grid,
 )
 from ._table_io import _grid_digest, _solver_version, new_metadata, open_checkpoint
-from ._table_verify import _CELL_OK, _describe_failures, _proof_bounds, _settle_cells, _verify_cells
+from ._table_verify import (
+    _CELL_OK,
+    _describe_failures,
+    _proof_bounds,
+    _settle_cells,
+    _verify_cells,
+    proved_infinite_cells,
+)
 from .directional import (
-    CONVERGED,
-    FEASIBILITY_SLACK,
     INVALID,
     _directional,
     _disk_rho,
@@ -68,16 +73,10 @@ def _solve_chunk(
     radius = np.array(res.radius, dtype=np.float64).reshape(-1)
     status = np.array(res.status, dtype=np.int8).reshape(-1)
     lam = np.array(lam_out, dtype=np.float64).reshape(-1, 3)
-    # Cells on the boundary of the disk in the table's normalised grid keep R = +inf (allowed
-    # by the verifier on edge cells); directional_radius pulls such float points inward unless
-    # ball arithmetic proves them on the boundary. Aligning the two is open work (issue #11).
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        rho = _disk_rho_of(np.asarray(q, np.float64), np.asarray(m1, np.float64), m2)
-    qa = np.asarray(q, np.float64)
-    on_edge = (qa > 0.5) & (qa < 1.0) & (rho >= 1.0) & (rho <= 1.0 + FEASIBILITY_SLACK)
-    radius[on_edge] = np.inf
-    status[on_edge] = CONVERGED
-    lam[on_edge] = np.nan
+    # Cells on the boundary of the disk get what directional_radius gives any caller: +inf
+    # only where ball arithmetic proves the cell's (m1, m2) on or beyond the boundary; a cell
+    # that binary64 puts there but lies a few ulps inside gets the radius of the point pulled
+    # inward to edge_gap(q) (FALLBACK), which the verifier proves like any other cell.
     q, m1, m2 = (np.ascontiguousarray(x, dtype=np.float64) for x in (q, m1, m2))
     m_up, z_ok = _proof_bounds(q)
     _settle_cells(q, m1, m2, radius, status, lam, m_up, z_ok)
@@ -218,7 +217,9 @@ class TableBuild:
         """Verify a chunk before it is merged (``RadiusTable.verify``'s check)."""
         i, j, k = self._indices(c)
         q = self.q
-        codes = _verify_cells(q[i], self.m1g[i, j], self.m2g[i, k], r, s, lam, self.edge[j, k])
+        m1, m2 = self.m1g[i, j], self.m2g[i, k]
+        inf_ok = proved_infinite_cells(q[i], m1, m2, r, self.edge[j, k])
+        codes = _verify_cells(q[i], m1, m2, r, s, lam, inf_ok)
         if not (codes != _CELL_OK).any():
             return
 

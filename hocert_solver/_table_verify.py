@@ -55,7 +55,7 @@ _CELL_ABSTAIN = 3
 _CELL_STATUS = 4
 _CELL_REASONS = {
     _CELL_NOT_PROVED: "radius not proved by its witness",
-    _CELL_INF_OFF_EDGE: "+inf off the boundary of the feasible disk",
+    _CELL_INF_OFF_EDGE: "+inf not proved on the boundary of the feasible disk",
     _CELL_ABSTAIN: "abstain row or status wrong (radius 0 exactly where q = 1/2)",
     _CELL_STATUS: "not a solver status code",
 }
@@ -83,6 +83,17 @@ def _proof_margin(
         d = strip_dual(q, x1, w2, w1, r) - 0.5
         if d > best:
             best = d
+    # A cell on the disk's boundary that is not proved there holds the radius of its point
+    # pulled inward (m1 times 1 - edge_gap(q), edge_gap in [1e-8, 0.5]): rebuild the strip
+    # witness there. With l1 >= 0 the dual at the cell's own, larger m1 only grows, so the
+    # cell's m1 enters the dual value.
+    for pull in (1e-8, 1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 0.5):
+        if best > 0.0 or not (x1 > 0.0):
+            break
+        w2, w1 = strip(q, x1 * (1.0 - pull))
+        d = strip_dual(q, x1, w2, w1, r) - 0.5
+        if d > best:
+            best = d
     return best
 
 
@@ -102,7 +113,7 @@ def _check_cells(
 ) -> None:
     """Verification code per solved cell (``_CELL_*``) into ``out``.
 
-    ``edge``: the cell lies on the boundary of the feasible disk (``+inf`` allowed);
+    ``edge``: the cell is proved on the boundary of the feasible disk (``+inf`` allowed);
     ``z_ok``: radii up to this need no witness (Cohen's radius, rounded down);
     ``margin``: the proof margin required (0 to verify, ``_BUILD_MARGIN`` in a build).
     """
@@ -282,6 +293,20 @@ class TableVerification:
         return f"{head}: " + "; ".join(parts)
 
 
+def proved_infinite_cells(
+    q: FloatArray, m1: FloatArray, m2: FloatArray, r: FloatArray, on_edge: BoolArray
+) -> BoolArray:
+    """Where a ``+inf`` cell is allowed: ball arithmetic proves its ``(m1, m2)`` on or beyond
+    the boundary of the feasible disk (within the slack), as ``directional_radius`` requires of
+    its own ``+inf`` (``verification._infinite_is_proved``, about 15 us per cell)."""
+    from .verification import _infinite_is_proved  # (ball arithmetic: imported when needed)
+
+    proved = np.zeros(r.shape, dtype=np.bool_)
+    for p in np.flatnonzero((r == np.inf) & on_edge):
+        proved[p] = _infinite_is_proved(float(q[p]), float(m1[p]), float(m2[p]))
+    return proved
+
+
 def verify_table(
     q: FloatArray,
     a: FloatArray,
@@ -304,15 +329,18 @@ def verify_table(
     i, rem = np.divmod(cells, shape[1] * shape[2])
     j, k = np.divmod(rem, shape[2])
     lam_cells = lam.reshape(-1, 3)[cells] if lam is not None else np.full((cells.size, 3), np.nan)
-    edge = _edge_cells(a, b)
+    values_cells = values.reshape(-1)[cells]
+    proved_inf = proved_infinite_cells(
+        q[i], m1g[i, j], m2g[i, k], values_cells, _edge_cells(a, b)[j, k]
+    )
     codes = _verify_cells(
         q[i],
         m1g[i, j],
         m2g[i, k],
-        values.reshape(-1)[cells],
+        values_cells,
         status.reshape(-1)[cells],
         lam_cells,
-        edge[j, k],
+        proved_inf,
     )
     bad = cells[codes != _CELL_OK]
     reasons: dict[str, int] = {}

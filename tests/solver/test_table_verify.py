@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import special
 
-from hocert_solver import ABSTAIN, cohen_radius, max_gradient_norm
+from hocert_solver import ABSTAIN, FALLBACK, cohen_radius, max_gradient_norm
 from hocert_solver.table import SKIPPED, RadiusTable, TableVerification, TableVerificationError
 from tests.solver.table_helpers import refused, rewrite, small_table
 
@@ -60,7 +60,13 @@ def test_values_raised_by_ten_percent_are_refused(table, tmp_path):
     raised = refused(tmp_path / "raised.npz", r"fails verification: .* radius not proved")
     rep = raised.verify()
     finite = np.isfinite(table.values) & (table.values > 0.0)  # Cohen's radii too
-    assert rep.n_failed == int(np.count_nonzero(finite))
+    # Cells that binary64 puts on the disk's boundary but lie inside it hold the radius of the
+    # point pulled inward (FALLBACK), far below their true radius: raised by 10% some of them
+    # are still proved, and rightly so. Every other raised cell fails.
+    on_edge = np.hypot(np.maximum(table.a, 0.0)[:, None], table.b[None, :]) >= 1.0 - 1e-12
+    pulled = finite & on_edge[None] & (table.status == FALLBACK)
+    assert np.count_nonzero(finite & ~pulled) <= rep.n_failed <= np.count_nonzero(finite)
+    assert rep.n_failed > np.count_nonzero(finite) - np.count_nonzero(pulled) / 4
     assert len(rep.failed) == 10
     i, j, k = rep.failed[0]
     assert finite[i, j, k]
@@ -131,8 +137,19 @@ def test_infinite_radius_off_the_boundary_and_abstain_row_are_refused(table, tmp
     vals = table.values.copy()
     vals[4, 2, 2] = np.inf  # (a, b) = (-0.75, 0.25): deep inside the disk
     rewrite(path, tmp_path / "inf.npz", values=vals)
-    rep = refused(tmp_path / "inf.npz", r"\+inf off the boundary").verify()
+    rep = refused(tmp_path / "inf.npz", r"\+inf not proved on the boundary").verify()
     assert rep.failed == ((4, 2, 2),)
+    # On the boundary in binary64 but inside it (by ball arithmetic): +inf is refused there
+    # too; such cells hold the radius of the point pulled inward (issue 11).
+    on_edge = np.hypot(np.maximum(table.a, 0.0)[:, None], table.b[None, :]) >= 1.0 - 1e-12
+    inside = np.argwhere(on_edge[None] & (table.status == FALLBACK) & np.isfinite(table.values))
+    assert inside.size
+    i, j, k = inside[0]
+    vals = table.values.copy()
+    vals[i, j, k] = np.inf
+    rewrite(path, tmp_path / "inf_edge.npz", values=vals)
+    rep = refused(tmp_path / "inf_edge.npz", r"\+inf not proved on the boundary").verify()
+    assert rep.failed == ((int(i), int(j), int(k)),)
     vals = table.values.copy()
     vals[0, 3, 3] = 0.1  # q = 1/2 abstains: radius 0
     rewrite(path, tmp_path / "abstain.npz", values=vals)
