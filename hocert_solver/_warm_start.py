@@ -149,6 +149,10 @@ def warm_start(
     if not (big_b > 0.0):
         return False
     beta = b / big_b
+    if BETA_MAX < beta <= BETA_MAX + 1e-14:
+        # Points pulled inward to the gap 1e-8 (directional.edge_gap) land on the axis' last
+        # node up to rounding.
+        beta = BETA_MAX
     if not (beta <= BETA_MAX) or not (a <= A_MAX):
         return False
     ib, tb = _cell(beta - KAPPA * math.log1p(-beta), 0.0, V_MAX, NB)
