@@ -21,8 +21,10 @@ Errors
     One base class per package: ``HocertSolverError``, ``HocertSamplingError`` and, for the
     application's own (``hocert.cli``'s ``CliError``, the result files'), ``HocertError``.
 Application (this package)
-    ``hocert.cli`` (the ``hocert`` command), ``hocert.runner`` (certify a data set, locally or
-    on Dask), ``hocert.results`` (resumable result files), ``hocert.plotting`` (figures and
+    ``certify_dataset`` (what ``hocert certify`` runs: a data set into a resumable result file,
+    returning a ``RunSummary``), ``hocert.cli`` (the ``hocert`` command), ``hocert.runner``
+    (certify a data set, locally or on Dask; ``hocert.model_factory``: ``module:factory``
+    models), ``hocert.results`` (resumable result files), ``hocert.plotting`` (figures and
     tables), ``hocert.examples`` (the bundled digits model), ``hocert.cluster`` (Dask clusters
     as Executors for ``RadiusTable.build``).
 
@@ -69,6 +71,7 @@ from hocert_solver import (
 )
 
 from ._errors import HocertError
+from .runner import RunSummary, certify_dataset
 
 __all__ = [
     "ABSTAIN",
@@ -91,11 +94,13 @@ __all__ = [
     "ProvedRadius",
     "RadiusResult",
     "RadiusTable",
+    "RunSummary",
     "SmoothedClassifier",
     "TableBuildError",
     "TableVerificationError",
     "TightnessReport",
     "__version__",
+    "certify_dataset",
     "cohen_radius",
     "directional_radius",
     "get_backend",

@@ -2,6 +2,10 @@
 
 import sys
 
-from hocert.cli import main
+try:
+    from hocert.cli import main
+except KeyboardInterrupt:  # Ctrl-C while the libraries load: one line, no traceback
+    print("hocert: interrupted", file=sys.stderr)
+    sys.exit(130)
 
 sys.exit(main())

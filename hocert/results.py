@@ -34,17 +34,22 @@ from types import FrameType
 from typing import Any
 
 from ._errors import HocertError
+from .locking import FileLock
 
 __all__ = [
     "META_FORMAT",
+    "PARAMS_HASH_COLUMN",
     "ResultsCorrupted",
     "ResultsFile",
     "ResultsMismatch",
     "Scan",
+    "check_row",
+    "check_rows",
     "execution_entry",
     "format_value",
     "meta_path",
     "param_differences",
+    "params_hash",
     "read_meta",
     "read_results",
     "scan_results",
@@ -201,12 +206,15 @@ class Scan:
         Byte offset just after the last complete, valid line (header included).
     dropped : bytes
         What follows ``valid_end``: a cut-short last line to truncate (empty when none).
+    lines : dict of int to int
+        Each finished ``idx`` and its line number in the file (the header is line 1).
     """
 
     columns: list[str] | None
     rows: dict[int, str] = field(default_factory=dict)
     valid_end: int = 0
     dropped: bytes = b""
+    lines: dict[int, int] = field(default_factory=dict)
 
 
 def _valid_row(line: str, ncols: int) -> int | None:
@@ -269,9 +277,156 @@ def scan_results(path: str | os.PathLike[str]) -> Scan:
                 "over with --force"
             )
         scan.rows[idx] = line
+        scan.lines[idx] = number
         scan.valid_end += len(raw) + 1
     scan.dropped = data[scan.valid_end :]
     return scan
+
+
+# ---------------------------------------------------------------------------------------------
+# Validating rows
+# ---------------------------------------------------------------------------------------------
+
+#: The column that ties each row to the parameters it was computed with (:func:`params_hash`).
+PARAMS_HASH_COLUMN = "params_hash"
+
+
+def params_hash(params: Mapping[str, Any]) -> str:
+    """A short digest of the run parameters ``params`` (the sidecar's ``params``): the
+    :data:`PARAMS_HASH_COLUMN` of every row written with them."""
+    import hashlib
+
+    text = json.dumps(dict(params), sort_keys=True, separators=(",", ":"), allow_nan=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def _int(text: str) -> int:
+    value = int(text)
+    if text.strip() != text:
+        raise ValueError(text)
+    return value
+
+
+def _status_names() -> frozenset[str]:
+    from hocert_solver import STATUS_NAMES
+
+    return frozenset(STATUS_NAMES.values())
+
+
+def check_row(
+    columns: Sequence[str], line: str, params: Mapping[str, Any], num_inputs: int | None = None
+) -> str | None:
+    """What is wrong with one row of a result file, or None when it is valid.
+
+    The checks are by column name, for the columns present: ``idx`` an integer in
+    ``[0, num_inputs)``; ``label`` an integer in ``[0, num_classes)``; ``predict`` one too, or
+    -1 (abstain); ``p_a_lower`` in [0, 1]; every ``radius*`` a number >= 0 (``inf`` allowed,
+    NaN not), all 0 when abstaining; ``radius_cohen`` equal to ``sigma * Phi^{-1}(p_a_lower)``
+    (to 1e-9 relative) when predicting; ``solver_status`` ``converged``, ``abstain`` (exactly
+    when abstaining) or ``key=name`` pairs with names of ``hocert_solver.STATUS_NAMES``;
+    ``correct`` 1 exactly when ``predict == label``; ``time`` a finite number >= 0;
+    :data:`PARAMS_HASH_COLUMN` equal to :func:`params_hash` ``(params)``. ``num_classes`` and
+    ``sigma`` come from ``params`` (checks that need them are skipped without).
+    """
+    fields = dict(zip(columns, line.split("\t"), strict=False))
+    if len(fields) != len(columns):
+        return f"{len(line.split(chr(9)))} fields, expected {len(columns)}"
+    num_classes = params.get("num_classes")
+    sigma = params.get("sigma")
+    values: dict[str, Any] = {}
+    for name, text in fields.items():
+        try:
+            if name in ("idx", "label", "predict", "correct"):
+                values[name] = _int(text)
+            elif name.startswith("radius") or name in ("p_a_lower", "time"):
+                values[name] = float(text)
+        except ValueError:
+            kind = "an integer" if name in ("idx", "label", "predict", "correct") else "a number"
+            return f"{name} is {text!r}, not {kind}"
+    idx = values.get("idx")
+    if idx is not None and (idx < 0 or (num_inputs is not None and idx >= num_inputs)):
+        return f"idx {idx} outside the data set's [0, {num_inputs if num_inputs else 'N'})"
+    k = num_classes if isinstance(num_classes, int) and num_classes > 0 else None
+    label, predict = values.get("label"), values.get("predict")
+    if label is not None and (label < 0 or (k is not None and label >= k)):
+        return f"label {label} outside [0, {k if k else 'K'})"
+    if predict is not None and (predict < -1 or (k is not None and predict >= k)):
+        return f"predict {predict} is neither -1 (abstain) nor a class in [0, {k if k else 'K'})"
+    p = values.get("p_a_lower")
+    if p is not None and not 0.0 <= p <= 1.0:
+        return f"p_a_lower {p!r} outside [0, 1]"
+    radii = {name: v for name, v in values.items() if name.startswith("radius")}
+    for name, r in radii.items():
+        if not r >= 0.0:
+            return f"{name} {r!r} is not a radius (a number >= 0 or inf)"
+        if predict == -1 and r != 0.0:
+            return f"{name} {r!r} but the row abstains (predict -1): radii are 0"
+    cohen = radii.get("radius_cohen")
+    if (
+        predict is not None
+        and predict >= 0
+        and p is not None
+        and cohen is not None
+        and isinstance(sigma, int | float)
+        and not isinstance(sigma, bool)
+    ):
+        from statistics import NormalDist
+
+        expect = math.inf if p >= 1.0 else (sigma * NormalDist().inv_cdf(p) if p > 0 else -1.0)
+        if not (cohen == expect or abs(cohen - expect) <= 1e-9 * max(1.0, abs(expect))):
+            return (
+                f"radius_cohen {cohen!r} does not follow from p_a_lower {p!r} at sigma {sigma!r} "
+                f"(sigma * Phi^-1(p_a_lower) = {expect!r})"
+            )
+    status = fields.get("solver_status")
+    if status is not None:
+        names = _status_names()
+        pairs = status.split(",")
+        if status not in ("converged", "abstain") and not all(
+            "=" in pair and pair.split("=", 1)[1] in names for pair in pairs
+        ):
+            return f"solver_status {status!r} is not 'converged', 'abstain' or key=status pairs"
+        if predict is not None and (status == "abstain") != (predict == -1):
+            return f"solver_status {status!r} with predict {predict}"
+    correct = values.get("correct")
+    if correct is not None:
+        if correct not in (0, 1):
+            return f"correct {correct} is neither 0 nor 1"
+        if label is not None and predict is not None and correct != int(predict == label):
+            return f"correct {correct} but predict {predict} and label {label}"
+    t = values.get("time")
+    if t is not None and not (math.isfinite(t) and t >= 0):
+        return f"time {t!r} is not a number of seconds >= 0"
+    digest = fields.get(PARAMS_HASH_COLUMN)
+    if digest is not None and params and digest != params_hash(params):
+        return (
+            f"{PARAMS_HASH_COLUMN} {digest!r}: the row was computed with other parameters than "
+            f"those of the sidecar (whose hash is {params_hash(params)!r})"
+        )
+    return None
+
+
+def check_rows(
+    path: str | os.PathLike[str],
+    scan: Scan,
+    params: Mapping[str, Any],
+    num_inputs: int | None = None,
+) -> None:
+    """Check every row of ``scan`` (of file ``path``) with :func:`check_row`.
+
+    Raises
+    ------
+    ResultsCorrupted
+        Naming the file and the line of the first bad row.
+    """
+    columns = scan.columns or []
+    for idx, line in scan.rows.items():
+        problem = check_row(columns, line, params, num_inputs)
+        if problem is not None:
+            raise ResultsCorrupted(
+                f"{path}, line {scan.lines.get(idx, '?')}: invalid row: {problem}; fix or "
+                "delete the file, or start over with --force"
+            )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -327,6 +482,9 @@ class ResultsFile:
     execution : mapping, optional
         Where this session computes its rows (:func:`execution_entry`): appended to the
         sidecar's ``execution`` list, on a fresh file and on a resumed one alike.
+    lock : hocert.locking.FileLock, optional
+        The caller's lock on ``path`` (acquired here if it is not held yet, released by the
+        caller). Default: the file takes its own, from here to :meth:`close`.
 
     Attributes
     ----------
@@ -341,6 +499,9 @@ class ResultsFile:
         The existing file was made with other parameters or columns.
     ResultsCorrupted
         The existing file is damaged (see :func:`scan_results`) or has no sidecar.
+    hocert.locking.LockHeld
+        Another process has the file open (one writer per file: the lock
+        ``FILE.lock`` is held from here to :meth:`close`).
     """
 
     def __init__(
@@ -352,6 +513,7 @@ class ResultsFile:
         *,
         force: bool = False,
         execution: Mapping[str, Any] | None = None,
+        lock: FileLock | None = None,
     ) -> None:
         if not columns or columns[0] != "idx":
             raise ValueError(f"the first column must be 'idx', got {list(columns)[:1]}")
@@ -360,6 +522,22 @@ class ResultsFile:
         self.params = dict(params)
         self.info = dict(info or {})
         self.repaired = b""
+        self._fd = -1
+        # the caller's lock (held, e.g. from the start of a command), else our own
+        self._own_lock = lock is None
+        self._lock = FileLock(self.path, "result file") if lock is None else lock
+        self._lock.acquire()
+        try:
+            self._open(force, execution)
+        except BaseException:
+            self._release_lock()
+            raise
+
+    def _release_lock(self) -> None:
+        if self._own_lock:
+            self._lock.release()
+
+    def _open(self, force: bool, execution: Mapping[str, Any] | None) -> None:
         if force:
             self.path.unlink(missing_ok=True)
             meta_path(self.path).unlink(missing_ok=True)
@@ -399,6 +577,10 @@ class ResultsFile:
                 + "\n  ".join(diffs)
                 + "\nuse another --out, or --force to delete it and start over"
             )
+        num_inputs = self.info.get("num_inputs", meta.get("num_inputs"))
+        check_rows(
+            self.path, scan, self.params, num_inputs if isinstance(num_inputs, int) else None
+        )
         return scan
 
     def _truncate(self, scan: Scan) -> None:
@@ -418,6 +600,8 @@ class ResultsFile:
 
     def format_row(self, row: Mapping[str, Any]) -> str:
         """The TSV line (without newline) of ``row``, a mapping with every column."""
+        if PARAMS_HASH_COLUMN in self.columns and PARAMS_HASH_COLUMN not in row:
+            row = {**row, PARAMS_HASH_COLUMN: params_hash(self.params)}
         missing = [c for c in self.columns if c not in row]
         if missing:
             raise ValueError(f"row lacks the columns {missing}")
@@ -447,6 +631,7 @@ class ResultsFile:
         if self._fd >= 0:
             os.close(self._fd)
             self._fd = -1
+        self._release_lock()
 
     def __enter__(self) -> ResultsFile:
         return self
@@ -492,7 +677,16 @@ def read_results(path: str | os.PathLike[str]) -> tuple[Any, dict[str, Any] | No
     scan = scan_results(p)
     if scan.columns is None or scan.columns[0] != "idx":
         raise ResultsCorrupted(f"{p} is not a hocert result file (no header starting with idx)")
+    meta = read_meta(p)
+    params = meta.get("params") if meta is not None else None
+    num_inputs = meta.get("num_inputs") if meta is not None else None
+    check_rows(
+        p,
+        scan,
+        params if isinstance(params, dict) else {},
+        num_inputs if isinstance(num_inputs, int) else None,
+    )
     text = "\t".join(scan.columns) + "\n" + "".join(line + "\n" for line in scan.rows.values())
     frame = pd.read_csv(io.StringIO(text), sep="\t")
     frame = frame.sort_values("idx", kind="stable").reset_index(drop=True)
-    return frame, read_meta(p)
+    return frame, meta

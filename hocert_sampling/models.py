@@ -53,6 +53,7 @@ __all__ = [
     "as_label_model",
     "default_providers",
     "labels_from_output",
+    "probe_callable_model",
     "probe_onnx_model",
 ]
 
@@ -183,6 +184,10 @@ class LabelModel(ABC):
 class CallableModel(LabelModel):
     """Wrap ``fn(batch) -> scores (B, K) or labels (B,)``; ``batch`` is a backend array.
 
+    The sampler reuses its input buffer: every call gets the same array, overwritten with the
+    next noisy batch after ``fn`` returns, so ``fn`` must not keep ``batch`` (or a view of it,
+    e.g. a DLPack tensor) beyond the call; copy what it needs to keep.
+
     See the module docstring for wrapping a PyTorch model through DLPack.
     """
 
@@ -259,6 +264,8 @@ def probe_onnx_model(
         No file at ``model``.
     ModelError
         The model cannot be loaded, or fails on ``example``.
+    ModelOutputError
+        Its output is neither scores ``(B, K)`` nor labels ``(B,)`` (e.g. ``(B, K, 1)``).
     ValueError
         The model has several inputs (and no ``input_name``), a non-float input, or an input
         shape that ``example`` does not fit.
@@ -288,7 +295,70 @@ def probe_onnx_model(
     except Exception as exc:
         raise ModelError(f"the model failed on an input of shape {example.shape}: {exc}") from None
     out = np.asarray(out)
+    if out.ndim not in (1, 2) or out.shape[0] != example.shape[0]:
+        raise ModelOutputError(
+            f"the model's output has shape {tuple(out.shape)} for {example.shape[0]} input(s): "
+            f"expected scores ({example.shape[0]}, K) or labels ({example.shape[0]},)"
+            + (" (squeeze its trailing axes of size 1)" if out.ndim > 2 else "")
+        )
     return int(out.shape[1]) if out.ndim == 2 else None
+
+
+def probe_callable_model(
+    fn: Callable[[Any], Any], example: Any, backend: str | Backend | None = None
+) -> int | None:
+    """Call a model callable once on ``example``: how many scores it returns.
+
+    The check before a long run, as :func:`probe_onnx_model` for ONNX files: ``fn`` receives
+    ``example`` as a float32 array of ``backend`` (what :class:`CallableModel` feeds it) and
+    must return scores ``(B, K)`` or labels ``(B,)`` for its ``B`` inputs (any array, list or
+    DLPack-capable tensor, e.g. a torch tensor).
+
+    Parameters
+    ----------
+    fn : callable
+        ``batch -> scores (B, K) or labels (B,)``.
+    example : array-like
+        A batch of inputs, shape ``(B, *input_shape)`` (one input is enough).
+    backend : str, Backend or None
+        Array backend of the batch.
+
+    Returns
+    -------
+    int or None
+        The number of scores per input, or None when the model returns labels.
+
+    Raises
+    ------
+    TypeError
+        ``fn`` is not callable.
+    ModelError
+        ``fn`` raised.
+    ModelOutputError
+        The output is neither scores ``(B, K)`` with ``K >= 2`` nor labels ``(B,)``, or cannot
+        be converted to an array.
+    """
+    if not callable(fn):
+        raise TypeError(f"model must be callable, got {type(fn).__name__}")
+    be = get_backend(backend)
+    batch = be.asarray(np.asarray(example, dtype=np.float32))
+    try:
+        out = fn(batch)
+    except Exception as exc:
+        raise ModelError(
+            f"the model raised {type(exc).__name__} on a batch of shape {tuple(batch.shape)}: {exc}"
+        ) from exc
+    out = _to_backend(out, be)
+    size = int(batch.shape[0])
+    shape = tuple(int(s) for s in getattr(out, "shape", ()))
+    if len(shape) == 2 and shape[0] == size and shape[1] >= 2:
+        return shape[1]
+    if len(shape) == 1 and shape[0] == size:
+        return None
+    raise ModelOutputError(
+        f"the model returned an output of shape {shape} for a batch of shape "
+        f"{tuple(batch.shape)}: expected scores ({size}, K) with K >= 2 or labels ({size},)"
+    )
 
 
 def default_providers(backend: Backend, available: Sequence[str]) -> list[str]:

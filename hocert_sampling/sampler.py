@@ -43,7 +43,37 @@ import numpy as np
 from ._validation import check_count, check_input, check_positive
 from .models import LabelModel
 
-__all__ = ["NoiseStatistics", "sample_statistics"]
+__all__ = [
+    "BYTES_PER_COORDINATE",
+    "DEFAULT_MAX_BATCH",
+    "DEFAULT_MEMORY_BUDGET",
+    "NoiseStatistics",
+    "auto_batch_size",
+    "sample_statistics",
+]
+
+#: The sampler's memory per noise sample and input coordinate: three float32 batches (the noise
+#: in use, the next one being drawn, the noisy inputs) and the float32 weighted sums' temporaries.
+#: The model's own memory (its activations) comes on top.
+BYTES_PER_COORDINATE = 16
+#: The default memory budget of the sampler's batches (:func:`auto_batch_size`): 1 GiB.
+DEFAULT_MEMORY_BUDGET = 1 << 30
+#: The largest automatic batch (small inputs): as many samples per model call as before.
+DEFAULT_MAX_BATCH = 1000
+
+
+def auto_batch_size(
+    d: int, memory_budget: int | None = None, maximum: int = DEFAULT_MAX_BATCH
+) -> int:
+    """Noise samples per model call for inputs of ``d`` coordinates within ``memory_budget``
+    bytes (default :data:`DEFAULT_MEMORY_BUDGET`): ``budget // (BYTES_PER_COORDINATE * d)``,
+    at least 1 and at most ``maximum``. E.g. 445 at d = 150,528 (3 x 224 x 224) for 1 GiB.
+    """
+    budget = DEFAULT_MEMORY_BUDGET if memory_budget is None else int(memory_budget)
+    if budget <= 0 or int(d) <= 0:
+        raise ValueError(f"need a memory budget > 0 and d > 0, got {memory_budget!r} and {d!r}")
+    return max(1, min(int(maximum), budget // (BYTES_PER_COORDINATE * int(d))))
+
 
 # Draw the next noise batch on a helper thread only when it has at least this many numbers
 # (about 0.3 ms of work on a 2-core CI machine): handing a batch between threads costs tens of

@@ -42,7 +42,7 @@ from .alpha_budget import RADIUS_EVENTS, Evidence, GradientBounds, _equal_split,
 from .backend import Backend
 from .bounds import HalfMeans, _clopper_pearson, check_estimator
 from .models import as_label_model
-from .sampler import NoiseStatistics, _sample_checked
+from .sampler import NoiseStatistics, _sample_checked, auto_batch_size
 from .subspace import resolve_subspaces
 from .threat_models import THREAT_MODELS
 
@@ -217,6 +217,22 @@ class SmoothedClassifier:
         Estimators of the gradient-norm bounds (default
         :data:`hocert_sampling.bounds.DEFAULT_ESTIMATOR`); ``"paper"`` reproduces Table 1 of
         the paper. ``certify(..., estimator=...)`` overrides it for one call.
+    batch_size : int or None
+        Noise samples per model call when a method is not given one. None (default): chosen
+        from the input's size and ``memory_budget``
+        (:func:`hocert_sampling.sampler.auto_batch_size`: at most 1000, 445 at
+        d = 150,528 for 1 GiB).
+    memory_budget : int or None
+        Bytes the sampler's batches may take (default
+        :data:`hocert_sampling.sampler.DEFAULT_MEMORY_BUDGET`, 1 GiB; the model's own
+        memory comes on top), for the automatic batch size.
+
+    Notes
+    -----
+    The sampler reuses one input buffer for every batch: the model receives the noisy batch
+    ``x + sigma * eps`` in the same array each call, overwritten by the next batch, so a model
+    must not keep a reference to its input (or a view of it) after it returns; copy what it
+    needs to keep.
     """
 
     #: Returned by :meth:`predict`, and stored as the prediction of an abstaining certificate.
@@ -231,8 +247,14 @@ class SmoothedClassifier:
         backend: str | Backend | None = None,
         seed: int | None = None,
         estimator: str | None = None,
+        batch_size: int | None = None,
+        memory_budget: int | None = None,
     ) -> None:
         self.sigma = check_positive(sigma, "sigma")
+        self.batch_size = None if batch_size is None else check_count(batch_size, "batch_size")
+        self.memory_budget = (
+            None if memory_budget is None else check_count(memory_budget, "memory_budget")
+        )
         self.estimator = check_estimator(estimator)
         self.model = as_label_model(model, num_classes, backend)
         self.backend = self.model.backend
@@ -246,7 +268,15 @@ class SmoothedClassifier:
         (:func:`~hocert_sampling._validation.check_input`), as are the counts."""
         return _sample_checked(self.model, x, self.sigma, n, batch_size, self.rng, target)
 
-    def predict(self, x: Any, n: int, alpha: float, batch_size: int) -> int:
+    def _batch_size(self, batch_size: Any, xs: Any) -> int:
+        """A method's ``batch_size``, else the classifier's, else automatic for ``xs``."""
+        if batch_size is None:
+            batch_size = self.batch_size
+        if batch_size is None:
+            return auto_batch_size(int(xs.size), self.memory_budget)
+        return check_count(batch_size, "batch_size")
+
+    def predict(self, x: Any, n: int, alpha: float, batch_size: int | None = None) -> int:
         """Predict the smoothed class of ``x``, or abstain (Cohen et al., PREDICT).
 
         Parameters
@@ -257,8 +287,9 @@ class SmoothedClassifier:
             Number of noise samples.
         alpha : float
             Probability of returning a class other than g(x) (the test's level).
-        batch_size : int
-            Noise samples per model call.
+        batch_size : int or None
+            Noise samples per model call (default: the classifier's, see
+            :class:`SmoothedClassifier`).
 
         Returns
         -------
@@ -273,7 +304,7 @@ class SmoothedClassifier:
         xs = check_input(x, self.backend)
         n = check_count(n, "n")
         a = check_probability(alpha)
-        batch_size = check_count(batch_size, "batch_size")
+        batch_size = self._batch_size(batch_size, xs)
         counts = self._sample(xs, n, batch_size).counts
         top, runner_up = np.argsort(-counts, kind="stable")[:2]
         n_top, n_runner_up = int(counts[top]), int(counts[runner_up])
@@ -287,7 +318,7 @@ class SmoothedClassifier:
         n0: int,
         n: int,
         alpha: float,
-        batch_size: int,
+        batch_size: int | None = None,
         subspaces: Any = None,
         verify: bool = False,
         estimator: str | None = None,
@@ -305,8 +336,9 @@ class SmoothedClassifier:
             Estimation samples (at least 2), used for every bound.
         alpha : float
             Failure probability of each radius.
-        batch_size : int
-            Noise samples per model call.
+        batch_size : int or None
+            Noise samples per model call (default: the classifier's, see
+            :class:`SmoothedClassifier`).
         subspaces : None, "channels", dict, list or ndarray
             Subspaces for :attr:`Certificate.radius_subspace` (see :func:`resolve_subspaces`).
         verify : bool
@@ -339,7 +371,7 @@ class SmoothedClassifier:
         n0 = check_count(n0, "n0")
         n = check_count(n, "n", minimum=2)
         a = check_probability(alpha)
-        batch_size = check_count(batch_size, "batch_size")
+        batch_size = self._batch_size(batch_size, xs)
         verify = check_flag(verify, "verify")
         est_name = self.estimator if estimator is None else check_estimator(estimator)
         spaces = resolve_subspaces(subspaces, tuple(xs.shape))  # checked once (O(d^3) at most)
@@ -397,7 +429,7 @@ class SmoothedClassifier:
         n0: int,
         n_candidates: Iterable[int] = (10_000, 100_000, 1_000_000),
         alpha: float = 0.001,
-        batch_size: int = 1000,
+        batch_size: int | None = None,
         estimator: str | None = None,
     ) -> Plan:
         """Predict, from a pilot run, the radii ``certify`` would give at each candidate ``n``.
@@ -422,8 +454,9 @@ class SmoothedClassifier:
             Sample counts to predict for (each at least 2).
         alpha : float
             Failure probability of each radius, as in :meth:`certify`.
-        batch_size : int
-            Noise samples per model call.
+        batch_size : int or None
+            Noise samples per model call (default: the classifier's, see
+            :class:`SmoothedClassifier`).
         estimator : {"mgf", "paper"}, optional
             As in :meth:`certify`.
 
@@ -436,7 +469,7 @@ class SmoothedClassifier:
         xs = check_input(x, self.backend)
         n0 = check_count(n0, "n0", minimum=2)
         a = check_probability(alpha)
-        batch_size = check_count(batch_size, "batch_size")
+        batch_size = self._batch_size(batch_size, xs)
         est_name = self.estimator if estimator is None else check_estimator(estimator)
         candidates = [check_count(c, "n_candidates", minimum=2) for c in n_candidates]
         top = int(np.argmax(self._sample(xs, max(10, n0 // 10), batch_size).counts))

@@ -15,9 +15,9 @@ import math
 
 import numpy as np
 from numba import njit
-from numba.core import types
 
 from ._integrals import N_INTEGRALS, OK, integrals_guided, residuals
+from ._jit import one_specialisation
 from ._quadrature import N_GUIDE
 
 NEWTON_TOL = 1e-11
@@ -67,27 +67,6 @@ CRAWL_STEP = 1e-3
 CRAWL_LIMIT = 3
 
 
-def _one_specialisation(dispatcher):
-    """Compile ``dispatcher`` once per argument types, whatever constants kernels pass it.
-
-    Numba types a constant argument in a call from another kernel (``True``, ``8``) as a
-    literal and compiles a specialisation of the callee for each literal: ``_newton`` had six,
-    ``_solve_modes`` three, each a compilation of the whole Newton solve (the quadrature
-    inlined) that the constant does not speed up. Calls from kernels are typed here with the
-    plain types instead (``bool``, ``int64``).
-    """
-    get_call_template = dispatcher.get_call_template
-
-    def plain_call_template(args, kws):
-        return get_call_template(
-            tuple(types.unliteral(t) for t in args),
-            {k: types.unliteral(t) for k, t in kws.items()},
-        )
-
-    dispatcher.get_call_template = plain_call_template
-    return dispatcher
-
-
 @njit(cache=True)
 def new_scratch():
     """The solver's per-point scratch array (layout above), with an empty breakpoint guide."""
@@ -97,6 +76,7 @@ def new_scratch():
     return integ
 
 
+@one_specialisation
 @njit(cache=True)
 def _solve_linear(a, b, n):
     """Solve a[:n, :n] x = b[:n] in place (partial pivoting); False if singular."""
@@ -156,7 +136,7 @@ def _merit(theta, q, m1, m2, scale, l1_zero, integ, jac, res, want_jac):
     return m if math.isfinite(m) else math.inf
 
 
-@_one_specialisation
+@one_specialisation
 @njit(cache=True)
 def _newton(theta, q, m1, m2, scale, l1_zero, max_iter, integ, first_skip):
     """Damped Newton on F(theta) = 0; returns (converged, iterations). theta updated in place.
@@ -283,7 +263,7 @@ def _m1_slack(integ, q, m1, m2, scale):
     return res[1] >= -10.0 * NEWTON_TOL * scale[1]
 
 
-@_one_specialisation
+@one_specialisation
 @njit(cache=True)
 def _solve_modes(theta, q, m1, m2, scale, integ, budgets, first_skip):
     """Newton with the c1 < 0 clause of Theorem 3; returns (converged, l1_zero, iterations).

@@ -23,6 +23,7 @@ import math
 import numpy as np
 from numba import njit
 
+from ._jit import one_specialisation
 from ._normal import expm1_minus_x, expm1_pair
 
 # u-levels where panels are split; |u| >= U_CF is integrated in closed form.
@@ -102,6 +103,7 @@ def s_slope(x, k1, r):
 U_TOL = 0.02
 
 
+@one_specialisation
 @njit(cache=True)
 def _crossing(c, x0, lo, hi, k0, k1, r, tol, increasing):
     """x in [lo, hi] with |s(x) - c| <= tol, by Newton from x0 with a bisection safeguard.

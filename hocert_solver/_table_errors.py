@@ -1,5 +1,5 @@
-"""The exceptions of the lookup tables (public as ``hocert_solver.table.TableBuildError`` and
-``hocert_solver.table.TableVerificationError``).
+"""The exceptions of the lookup tables (public as ``hocert_solver.table.TableBuildError``,
+``hocert_solver.table.TableFormatError`` and ``hocert_solver.table.TableVerificationError``).
 
 They live here, below every table module, so that the private modules can raise them without
 importing the public ``table`` module; their ``__module__`` is that public home.
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from ._errors import HocertSolverError
 
-__all__ = ["TableBuildError", "TableVerificationError"]
+__all__ = ["TableBuildError", "TableFormatError", "TableVerificationError"]
 
 
 class TableBuildError(HocertSolverError, RuntimeError):
@@ -25,6 +25,17 @@ class TableVerificationError(HocertSolverError, ValueError):
     Raised by :meth:`RadiusTable.load` for a file altered or damaged after it was built (or a
     version-1 file, which holds no witness multipliers), and by the constructor for a
     ``big_m`` that does not match ``q``.
+    """
+
+    __module__ = "hocert_solver.table"
+
+
+class TableFormatError(HocertSolverError, ValueError):
+    """A file is not a readable RadiusTable file: not an ``.npz`` archive, truncated or
+    corrupted, arrays or metadata missing, or a format version this hocert does not read.
+
+    Raised by :meth:`RadiusTable.load` (before any verification; a file that reads but whose
+    radii are not proved raises :class:`TableVerificationError`).
     """
 
     __module__ = "hocert_solver.table"

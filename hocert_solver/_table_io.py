@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from . import _newton
-from ._table_errors import TableBuildError, TableVerificationError
+from ._table_errors import TableBuildError, TableFormatError, TableVerificationError
 from ._table_grid import FloatArray, Int8Array
 from ._table_verify import TableVerification
 
@@ -139,40 +139,50 @@ def read_table(path: Path, *, strict_solver_version: bool) -> tuple[dict[str, An
     """The constructor's arrays (``q``, ``a``, ``b``, ``values``, ``status``, ``big_m``,
     ``lam``: None in a version-1 file) and the metadata of a file written by ``write_table``.
 
-    Raises ``ValueError`` for anything but a readable RadiusTable file of a version this
-    hocert reads (and, with ``strict_solver_version``, built by the installed solver).
+    Raises ``TableFormatError`` (a ``ValueError``) for anything but a readable RadiusTable
+    file of a version this hocert reads (and, with ``strict_solver_version``, built by the
+    installed solver).
     """
     required = {"q", "a", "b", "big_m", "values", "status", "metadata"}
     try:
+        with open(path, "rb") as fh:
+            magic = fh.read(4)
+    except OSError as exc:
+        raise TableFormatError(f"cannot read RadiusTable file {path}: {exc}") from exc
+    if not magic.startswith(b"PK"):  # np.load would try pickle and hint at allow_pickle
+        raise TableFormatError(f"{path} is not a hocert RadiusTable file (not an .npz archive)")
+    try:
         f = np.load(path, allow_pickle=False)
     except _READ_ERRORS as exc:
-        raise ValueError(f"cannot read RadiusTable file {path}: {exc}") from exc
+        raise TableFormatError(f"cannot read RadiusTable file {path}: {exc}") from exc
     if not isinstance(f, np.lib.npyio.NpzFile):
-        raise ValueError(f"{path} is not a hocert RadiusTable file (not an .npz archive)")
+        raise TableFormatError(f"{path} is not a hocert RadiusTable file (not an .npz archive)")
     with f:
         missing = required - set(f.files)
         if missing:
-            raise ValueError(f"{path} is not a hocert RadiusTable file (missing {sorted(missing)})")
+            raise TableFormatError(
+                f"{path} is not a hocert RadiusTable file (missing {sorted(missing)})"
+            )
         try:
             data: dict[str, Any] = {k: np.array(f[k]) for k in required | ({"lam"} & set(f.files))}
         except _READ_ERRORS as exc:
-            raise ValueError(f"cannot read RadiusTable file {path}: {exc}") from exc
+            raise TableFormatError(f"cannot read RadiusTable file {path}: {exc}") from exc
     try:
         meta = json.loads(str(data.pop("metadata")))
     except ValueError as exc:
-        raise ValueError(f"{path}: metadata is not valid JSON ({exc})") from exc
+        raise TableFormatError(f"{path}: metadata is not valid JSON ({exc})") from exc
     if not isinstance(meta, dict) or meta.get("format") != _FORMAT_NAME:
-        raise ValueError(f"{path} is not a hocert RadiusTable file")
+        raise TableFormatError(f"{path} is not a hocert RadiusTable file")
     version = meta.get("format_version")
     if version not in _READABLE_VERSIONS:
-        raise ValueError(
+        raise TableFormatError(
             f"{path} has RadiusTable format version {version!r}; this hocert reads versions "
             f"{', '.join(map(str, _READABLE_VERSIONS))}. Rebuild the table with "
             "RadiusTable.build."
         )
     installed = _solver_version()
     if strict_solver_version and meta.get("solver_version") != installed:
-        raise ValueError(
+        raise TableFormatError(
             f"{path} was built by solver version {meta.get('solver_version')!r}, the installed "
             f"version is {installed!r} (strict_solver_version=True)"
         )

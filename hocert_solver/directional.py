@@ -37,6 +37,11 @@ from ._status import STATUS_NAMES as STATUS_NAMES
 #: ``RadiusTable.lookup`` and the ``hocert`` command line.
 FEASIBILITY_SLACK = 1e-12
 
+#: Elements that ``directional_radius`` and the functions built on it solve in one pass:
+#: larger calls are split into chunks of this many elements, so that the temporaries (about
+#: 100 bytes per element) stay bounded; the results do not depend on it.
+SOLVE_CHUNK = 1_000_000
+
 ArrayLike = npt.ArrayLike
 OnInvalid = Literal["raise", "nan"]
 
@@ -107,14 +112,15 @@ def _as_float_array(x: ArrayLike, name: str) -> np.ndarray:
     return arr.astype(np.float64, copy=False)
 
 
-def _broadcast(**arrays: ArrayLike) -> tuple[tuple[int, ...], list[np.ndarray]]:
+def _broadcast_views(**arrays: ArrayLike) -> tuple[tuple[int, ...], list[np.ndarray]]:
+    """The broadcast shape and read-only broadcast views (nothing materialised)."""
     converted = [_as_float_array(v, k) for k, v in arrays.items()]
     try:
         out = np.broadcast_arrays(*converted)
     except ValueError:
         shapes = ", ".join(f"{k}{np.shape(v)}" for k, v in zip(arrays, converted, strict=True))
         raise ValueError(f"input shapes do not broadcast: {shapes}") from None
-    return out[0].shape, [np.ascontiguousarray(a).ravel() for a in out]
+    return out[0].shape, list(out)
 
 
 def _report_invalid(
@@ -258,19 +264,71 @@ def _directional(
     ``RadiusTable.verify``): any ``lam >= 0`` with ``D(lam; r) > 1/2`` proves ``r``.
     """
     _check_on_invalid(on_invalid)
-    shape, (qf, m1f, m2f) = _broadcast(q=q, m1=m1, m2=m2)
+    shape, views = _broadcast_views(q=q, m1=m1, m2=m2)
+    n = int(np.prod(shape, dtype=np.int64))
+    if n <= SOLVE_CHUNK:  # one pass (the broadcast materialised once)
+        flat = [np.ascontiguousarray(v).ravel() for v in views]
+        if on_invalid == "raise":
+            _raise_invalid([_invalid_masks(*flat)], shape)
+        radius, status, nit, lam = _directional_flat(*flat)
+        return _finish(shape, radius, status, nit), lam.reshape((*shape, 3))
+    # Large calls in chunks of SOLVE_CHUNK elements: the temporaries (about 100 bytes per
+    # element) stay bounded; each element's result does not depend on the others.
+    chunks = [(s, min(n, s + SOLVE_CHUNK)) for s in range(0, n, SOLVE_CHUNK)]
+    if on_invalid == "raise":  # the same error as in one pass: counts and first index overall
+        _raise_invalid([_invalid_masks(*(v.flat[a:b] for v in views)) for a, b in chunks], shape)
+    radius = np.empty(n)
+    status = np.empty(n, dtype=np.int8)
+    nit = np.empty(n, dtype=np.int32)
+    lam = np.empty((n, 3))
+    for a, b in chunks:
+        out = _directional_flat(*(v.flat[a:b] for v in views))
+        radius[a:b], status[a:b], nit[a:b], lam[a:b] = out
+    return _finish(shape, radius, status, nit), lam.reshape((*shape, 3))
+
+
+_INVALID_WHY = (
+    "q must lie in [0, 1] and not be NaN",
+    "m1 must not be NaN or +inf",
+    "m2 must be finite and >= 0",
+)
+
+
+def _invalid_masks(qf: np.ndarray, m1f: np.ndarray, m2f: np.ndarray) -> list[np.ndarray]:
+    """The invalid elements of q, m1 and m2 (the messages of :data:`_INVALID_WHY`)."""
+    return [
+        ~((qf >= 0.0) & (qf <= 1.0)),
+        np.isnan(m1f) | (m1f == np.inf),
+        ~((m2f >= 0.0) & np.isfinite(m2f)),
+    ]
+
+
+def _raise_invalid(chunk_masks: list[list[np.ndarray]], shape: tuple[int, ...]) -> None:
+    """``ValueError`` for the first argument with invalid elements, over consecutive chunks."""
+    for k, why in enumerate(_INVALID_WHY):
+        count, first, offset = 0, -1, 0
+        for masks in chunk_masks:
+            bad = masks[k]
+            hits = np.flatnonzero(bad)
+            if hits.size and first < 0:
+                first = offset + int(hits[0])
+            count += int(hits.size)
+            offset += bad.size
+        if count:
+            where = tuple(int(i) for i in np.unravel_index(first, shape)) if shape else ()
+            raise ValueError(f"{why} ({count} element(s); first at index {where})")
+
+
+def _directional_flat(
+    qf: np.ndarray, m1f: np.ndarray, m2f: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Radius, status, nit and multipliers of flat inputs (invalid elements get NaN)."""
     n = qf.size
     lam = np.full((n, 3), np.nan)
     radius = np.zeros(n)
     status = np.zeros(n, dtype=np.int8)
     nit = np.zeros(n, dtype=np.int32)
-
-    bad_q = ~((qf >= 0.0) & (qf <= 1.0))
-    _report_invalid(bad_q, shape, "q must lie in [0, 1] and not be NaN", on_invalid)
-    bad_m1 = np.isnan(m1f) | (m1f == np.inf)
-    _report_invalid(bad_m1, shape, "m1 must not be NaN or +inf", on_invalid)
-    bad_m2 = ~((m2f >= 0.0) & np.isfinite(m2f))
-    _report_invalid(bad_m2, shape, "m2 must be finite and >= 0", on_invalid)
+    bad_q, bad_m1, bad_m2 = _invalid_masks(qf, m1f, m2f)
     invalid = bad_q | bad_m1 | bad_m2
     radius[invalid] = np.nan
     status[invalid] = INVALID
@@ -349,7 +407,7 @@ def _directional(
         radius[todo] = r
         status[todo] = st
         nit[todo] = it
-    return _finish(shape, radius, status, nit), lam.reshape((*shape, 3))
+    return radius, status, nit, lam
 
 
 # SciPy's ndtri is within 4 ulps of Phi^{-1} (measured against Arb on 10,000 q in (1/2, 1));

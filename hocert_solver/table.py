@@ -76,7 +76,7 @@ from scipy import special
 from . import _table_io
 from ._lookup import OUTSIDE, LookupIndex
 from ._table_build import TableBuild, check_build_options, describe_executor
-from ._table_errors import TableBuildError, TableVerificationError
+from ._table_errors import TableBuildError, TableFormatError, TableVerificationError
 from ._table_grid import SKIPPED, FloatArray, Int8Array, default_grid, validate_contents
 from ._table_io import TABLE_FORMAT_VERSION
 from ._table_verify import TableVerification, verify_table
@@ -94,6 +94,7 @@ __all__ = [
     "TABLE_FORMAT_VERSION",
     "RadiusTable",
     "TableBuildError",
+    "TableFormatError",
     "TableVerification",
     "TableVerificationError",
     "TightnessReport",
@@ -547,9 +548,9 @@ class RadiusTable:
             witness: the file was altered or damaged after it was built. Also a format
             version 1 file (no multipliers) with ``verify=True``: rebuild it, or pass
             ``verify=False``.
-        ValueError
-            Not a RadiusTable file (or unreadable: truncated, corrupted), another format
-            version.
+        TableFormatError
+            (A ``ValueError``.) Not a RadiusTable file (or unreadable: truncated, corrupted,
+            not an ``.npz`` archive), another format version.
         """
         p = Path(path)
         arrays, meta = _table_io.read_table(p, strict_solver_version=strict_solver_version)

@@ -79,6 +79,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def interrupted() -> int:
+    """Report Ctrl-C in one line (no traceback) and return its exit code, 130."""
+    print("hocert: interrupted", file=sys.stderr)
+    return EXIT_INTERRUPTED
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``hocert`` with the arguments ``argv`` (default: ``sys.argv[1:]``).
 
@@ -88,11 +94,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         The exit code: 0 success, 1 runtime failure, 2 usage error or bad input, 130
         interrupted.
     """
-    parser = build_parser()
     try:
+        parser = build_parser()
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help, --version, usage errors
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    except KeyboardInterrupt:  # Ctrl-C during start-up
+        return interrupted()
     if args.command is None:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
@@ -102,8 +110,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"hocert: error: {exc}", file=sys.stderr)
         return exc.code
     except KeyboardInterrupt:
-        print("hocert: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return interrupted()
     except Exception as exc:
         if args.traceback:
             raise

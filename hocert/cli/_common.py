@@ -26,11 +26,13 @@ __all__ = [
     "CliError",
     "Parser",
     "add_command",
+    "byte_size",
     "check_figure",
     "check_writable",
     "finite_float",
     "float_list",
     "grid",
+    "hold_lock",
     "int_at_least",
     "json_number",
     "nonneg_float",
@@ -114,6 +116,21 @@ def int_at_least(minimum: int) -> Callable[[str], int]:
 
     parse.__name__ = f"integer >= {minimum}"
     return parse
+
+
+_UNITS = {"": 1, "b": 1, "k": 10**3, "kb": 10**3, "kib": 2**10, "m": 10**6, "mb": 10**6}
+_UNITS.update({"mib": 2**20, "g": 10**9, "gb": 10**9, "gib": 2**30, "t": 10**12, "tib": 2**40})
+
+
+def byte_size(text: str) -> int:
+    """A number of bytes > 0: ``1073741824``, ``512MiB``, ``2GB``, ``1.5GiB``."""
+    match = re.fullmatch(r"\s*([0-9]*\.?[0-9]+(?:e[0-9]+)?)\s*([a-z]*)\s*", text.lower())
+    if match is None or match.group(2) not in _UNITS:
+        raise argparse.ArgumentTypeError(f"not a size in bytes (e.g. 512MiB, 2GB): {text!r}")
+    value = int(float(match.group(1)) * _UNITS[match.group(2)])
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1 byte, got {text!r}")
+    return value
 
 
 def float_list(text: str) -> list[float]:
@@ -230,6 +247,19 @@ def check_writable(path: str | os.PathLike[str], what: str) -> Path:
     if p.is_dir():
         raise CliError(f"cannot write {what} {p}: it is a directory")
     return p
+
+
+def hold_lock(path: str | os.PathLike[str], what: str) -> Any:
+    """The exclusive lock of ``path`` for this run (``hocert.locking.FileLock``, acquired):
+    exit 2 when another run holds it (the message names the holder) or it cannot be written."""
+    from hocert.locking import FileLock, LockHeld
+
+    try:
+        return FileLock(path, what).acquire()
+    except LockHeld as exc:
+        raise CliError(str(exc)) from None
+    except OSError as exc:
+        raise CliError(f"cannot write {what} {path}: {exc.strerror or exc}") from None
 
 
 def check_figure(path: str) -> Path:

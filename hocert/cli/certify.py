@@ -3,23 +3,28 @@
 from __future__ import annotations
 
 import argparse
-import hashlib
+import contextlib
+import math
+import os
 import sys
 import zipfile
-from datetime import datetime, timezone
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from hocert.examples import EXAMPLE_SIGMA
+from hocert_sampling.bounds import DEFAULT_ESTIMATOR, ESTIMATORS
 
 from . import _execution
 from ._common import (
     EXIT_OK,
     CliError,
     add_command,
+    byte_size,
     check_writable,
+    hold_lock,
     int_at_least,
     positive_float,
     probability,
@@ -46,9 +51,25 @@ def add_parser(sub: Any) -> None:
         f"  hocert certify --sigma {EXAMPLE_SIGMA:g} --max 20\n"
         "  hocert certify --model net.onnx --data test.npz --sigma 0.5 --n 100000 --out r.tsv\n"
         "  hocert certify --model net.onnx --data test.npz --sigma 0.5 --subspaces channels\n"
-        f"  hocert certify --sigma {EXAMPLE_SIGMA:g} --scheduler tcp://10.0.0.5:8786 --out r.tsv",
+        f"  hocert certify --sigma {EXAMPLE_SIGMA:g} --scheduler tcp://10.0.0.5:8786 --out r.tsv\n"
+        "  hocert certify --model mypkg.nets:build --model-arg checkpoint=w.pt --sigma 0.5"
+        " --data test.npz   # a factory returning the model\n"
+        f"  hocert certify --sigma {EXAMPLE_SIGMA:g} --plan --plan-n 1e4,1e5,1e6"
+        "   # predict the radii of each n, then exit",
     )
-    p.add_argument("--model", metavar="PATH", help="ONNX model (default: the bundled example)")
+    p.add_argument(
+        "--model",
+        metavar="PATH|MODULE:FUNCTION",
+        help="ONNX model, or package.module:function returning a callable model "
+        "(batch -> scores (N, K) or labels (N,)); default: the bundled example",
+    )
+    p.add_argument(
+        "--model-arg",
+        metavar="KEY=VALUE",
+        action="append",
+        default=[],
+        help="keyword argument (a string) for the --model function; repeatable",
+    )
     p.add_argument(
         "--data",
         metavar="PATH",
@@ -63,7 +84,18 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--n0", type=int_at_least(1), default=100, help="selection samples (100)")
     p.add_argument("--n", type=int_at_least(2), default=100_000, help="estimation samples (1e5)")
     p.add_argument("--alpha", type=probability, default=0.001, help="failure prob. (0.001)")
-    p.add_argument("--batch", type=int_at_least(1), default=1000, help="samples per call (1000)")
+    p.add_argument(
+        "--batch",
+        type=int_at_least(1),
+        help="samples per model call (default: from the input size and --memory-budget, at "
+        "most 1000)",
+    )
+    p.add_argument(
+        "--memory-budget",
+        type=byte_size,
+        metavar="BYTES",
+        help="memory for the sampler's batches, e.g. 512MiB, 2GB (1GiB); sets the default --batch",
+    )
     p.add_argument(
         "--skip", type=int_at_least(1), default=1, help="certify every SKIP-th input (1)"
     )
@@ -102,6 +134,33 @@ def add_parser(sub: Any) -> None:
         help="prove every first-order radius in ball arithmetic; lower those that cannot be "
         "(solver_status 'lowered'); a few ms per radius",
     )
+    p.add_argument(
+        "--estimator",
+        choices=ESTIMATORS,
+        default=DEFAULT_ESTIMATOR,
+        help=f"estimator of the gradient bounds ({DEFAULT_ESTIMATOR}; 'paper': Table 1 of the "
+        "paper); recorded, a resume must use the same",
+    )
+    p.add_argument(
+        "--plan",
+        action="store_true",
+        help="do not certify: pilot runs on the first inputs (--max of them, default 5) "
+        "predict the Cohen and first-order radii of each --plan-n; print them and exit",
+    )
+    p.add_argument(
+        "--plan-n0",
+        type=int_at_least(2),
+        default=10_000,
+        metavar="N0",
+        help="pilot samples per input for --plan (1e4)",
+    )
+    p.add_argument(
+        "--plan-n",
+        type=_counts,
+        default=[10_000, 100_000, 1_000_000],
+        metavar="N,N,...",
+        help="candidate --n for --plan (1e4,1e5,1e6)",
+    )
     p.add_argument("--force", action="store_true", help="delete an existing --out and restart")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
@@ -123,71 +182,98 @@ def _load_data(path: str | None) -> tuple[np.ndarray, np.ndarray, str]:
     if not p.is_file():
         raise CliError(f"data file not found: {p}")
     try:
+        with open(p, "rb") as fh:
+            magic = fh.read(6)
+    except OSError as exc:
+        raise CliError(f"cannot read {p}: {exc.strerror or exc}") from None
+    if magic == b"\x93NUMPY":
+        raise CliError(f"{p} is a single .npy array; expected an .npz with arrays x, y")
+    if not magic.startswith(b"PK"):  # np.load would try pickle and hint at allow_pickle
+        raise CliError(f"cannot read {p}: not an .npz file (expected arrays x, y)")
+    try:
         with np.load(p, allow_pickle=False) as data:
-            if not hasattr(data, "files"):
-                raise CliError(f"{p} is a single .npy array; expected an .npz with arrays x, y")
             missing = [k for k in ("x", "y") if k not in data.files]
             if missing:
                 raise CliError(f"{p} has no array(s) {missing} (it has {sorted(data.files)})")
             x, y = np.asarray(data["x"]), np.asarray(data["y"])
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
-        raise CliError(f"cannot read {p} as an .npz file: {exc}") from None
+        reason = "it holds Python objects" if "pickle" in str(exc) else str(exc)
+        raise CliError(f"cannot read {p} as an .npz file: {reason}") from None
     _check_data(x, y, str(p))
     return x, y, str(p.resolve())
 
 
+def _counts(text: str) -> list[int]:
+    """``n1,n2,...``: sample counts >= 2, in any notation that is an integer (``1e5``)."""
+    try:
+        values = [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"not a comma-separated list of counts: {text!r}"
+        ) from None
+    if not values or not all(math.isfinite(v) and v == int(v) and v >= 2 for v in values):
+        raise argparse.ArgumentTypeError(f"need integers >= 2, got {text!r}")
+    return [int(v) for v in values]
+
+
 def _check_data(x: np.ndarray, y: np.ndarray, where: str) -> None:
-    if x.dtype.kind not in "fiub" or x.ndim < 2:
-        raise CliError(
-            f"{where}: x must be a numeric array of shape (N, ...), got {x.dtype} {x.shape}"
-        )
-    if y.ndim != 1 or y.shape[0] != x.shape[0]:
-        raise CliError(f"{where}: y must have shape ({x.shape[0]},) like x, got {y.shape}")
-    if y.dtype.kind not in "iu" and not (
-        y.dtype.kind == "f" and np.all(np.isfinite(y)) and np.all(y == np.round(y))
-    ):
-        raise CliError(f"{where}: y must hold integer labels, got dtype {y.dtype}")
-    if x.shape[0] == 0:
-        raise CliError(f"{where}: the data set is empty")
-    if not np.all(np.isfinite(x)):
-        raise CliError(f"{where}: x contains NaN or inf")
-
-
-def _model_path(path: str | None) -> Path:
-    if path is None:
-        from hocert.examples import load_example
-
-        return load_example()[0]
-    p = Path(path)
-    if not p.is_file():
-        raise CliError(f"model file not found: {p}")
-    return p
-
-
-def _output_width(model_path: Path, x: np.ndarray) -> int | None:
-    """The model's scores per input on ``x[:1]`` (None: it returns labels); exit 2 if it fails."""
-    from hocert_sampling.models import ModelError, probe_onnx_model
+    from hocert.runner import RunInputError, check_data
 
     try:
-        return probe_onnx_model(model_path, x[:1])
-    except (ModelError, ValueError, OSError) as exc:
+        check_data(x, y, where)
+    except RunInputError as exc:
         raise CliError(str(exc)) from None
 
 
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+def _model(spec: str | None) -> Any:
+    """``--model``: the bundled example's file by default; a path or ``module:function`` as is
+    (``hocert.runner.resolve_model`` tells them apart)."""
+    if spec is None:
+        from hocert.examples import load_example
+
+        return load_example()[0]
+    return spec
 
 
-def _sha256_arrays(*arrays: np.ndarray) -> str:
-    digest = hashlib.sha256()
-    for a in arrays:
-        digest.update(f"{a.dtype.str}{a.shape}".encode())
-        digest.update(np.ascontiguousarray(a).tobytes())
-    return digest.hexdigest()
+def _model_args(pairs: list[str]) -> dict[str, str]:
+    """``--model-arg KEY=VALUE`` pairs (exit 2 when malformed)."""
+    args: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise CliError(f"--model-arg {pair!r} is not KEY=VALUE")
+        args[key.strip()] = value
+    return args
+
+
+# The parameter names in the run's messages, as the options that set them.
+_OPTION_NAMES = (
+    ("pass num_classes", "pass --num-classes"),
+    ("num_classes=", "--num-classes "),
+    ("subspaces=", "--subspaces "),
+    ("model arguments are", "--model-arg is"),
+)
+
+
+@contextlib.contextmanager
+def _input_errors() -> Iterator[None]:
+    """The run's errors about its input as one-line usage errors (exit 2)."""
+    from hocert.model_factory import ModelSpecError
+    from hocert.results import ResultsCorrupted, ResultsMismatch
+    from hocert.runner import RunInputError
+    from hocert_sampling.backend import BackendError
+
+    try:
+        yield
+    except (RunInputError, ModelSpecError, ResultsMismatch, ResultsCorrupted) as exc:
+        message = str(exc)
+        if isinstance(exc, RunInputError):
+            for name, option in _OPTION_NAMES:
+                message = message.replace(name, option)
+        raise CliError(message) from None
+    except BackendError as exc:
+        message = str(exc).replace("use backend 'numpy'", "use --backend numpy")
+        raise CliError(f"{message} ('hocert gpu' checks the whole GPU setup)") from None
 
 
 def _resolve_sigma(args: argparse.Namespace) -> float:
@@ -200,180 +286,158 @@ def _resolve_sigma(args: argparse.Namespace) -> float:
     )
 
 
-def _targets(n_inputs: int, skip: int, maximum: int | None) -> list[int]:
-    """Indices to certify: every ``skip``-th input from 0, at most ``maximum`` of them."""
-    idx = list(range(0, n_inputs, skip))
-    return idx if maximum is None else idx[:maximum]
-
-
-def _subspace_names(subspaces: str | None, shape: tuple[int, ...]) -> list[str]:
-    from hocert_sampling.smoothing import resolve_subspaces
-
-    try:
-        return list(resolve_subspaces(subspaces, shape))
-    except ValueError as exc:
-        raise CliError(f"--subspaces {subspaces}: {exc}") from None
-
-
-def _num_classes(requested: int | None, width: int | None, y: np.ndarray, where: str) -> int:
-    """--num-classes, checked against the model's output width (None: it returns labels)
-    and against the labels ``y`` of the data (exit 2 when too small)."""
-    if requested is None:
-        if width is None:
-            raise CliError("the model returns labels, not scores: pass --num-classes")
-        num_classes = width
-    elif width is not None and width != requested:
-        raise CliError(f"--num-classes {requested} but the model returns {width} scores")
-    else:
-        num_classes = requested
-    low, high = (int(y.min()), int(y.max())) if y.size else (0, 0)
-    if low < 0:
-        raise CliError(f"{where}: labels y must be >= 0, got {low}")
-    if high >= num_classes:
-        given = f"--num-classes {num_classes} is" if requested else f"{num_classes} classes are"
-        raise CliError(
-            f"{given} too few: the labels y of {where} go up to {high} (labels must lie in "
-            f"[0, {num_classes}))"
-        )
-    return num_classes
-
-
 # ---------------------------------------------------------------------------------------------
 # The run
 # ---------------------------------------------------------------------------------------------
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run ``hocert certify``."""
-    from hocert import __version__
-    from hocert.runner import CertifyParams, run_dask, run_local
+    """Run ``hocert certify``: one run per result file, whose lock (``FILE.lock``) is held
+    from the start (a second run on the same ``--out`` fails at once, exit 2)."""
+    if args.plan:
+        return _plan(args)
+    out = check_writable(args.out, "results")
+    _refuse_input_as_output(out, args.model, args.data)
+    lock = hold_lock(out, "result file")
+    try:
+        args.results_lock = lock
+        return _run(args)
+    finally:
+        lock.release()
+
+
+def _batch(args: argparse.Namespace, x: np.ndarray) -> int:
+    """``--batch``, else the largest batch whose samples fit ``--memory-budget``."""
+    from hocert_sampling.sampler import auto_batch_size
+
+    if args.batch is not None:
+        return int(args.batch)
+    return auto_batch_size(max(1, int(np.prod(x.shape[1:]))), args.memory_budget)
+
+
+def _refuse_input_as_output(out: Path, *inputs: str | None) -> None:
+    """Exit 2 when ``out`` (or its sidecar) is the model or data file (``--force`` would
+    delete it, a resume would read it as results)."""
+    from hocert.results import meta_path
+
+    for name in inputs:
+        if name is None:
+            continue
+        for target in (out, meta_path(out)):
+            try:
+                same = target.exists() and Path(name).exists() and target.samefile(name)
+            except OSError:
+                same = False
+            if same or Path(os.path.abspath(target)) == Path(os.path.abspath(name)):
+                raise CliError(
+                    f"--out {out} would overwrite the input file {name}; choose another --out"
+                )
+
+
+def _run(args: argparse.Namespace) -> int:
+    """Parse the options into ``hocert.runner.certify_dataset``; print what it does."""
+    from hocert.runner import RunStart, certify_dataset
 
     x, y, data_desc = _load_data(args.data)
-    model_path = _model_path(args.model)
+    model = _model(args.model)
+    model_args = _model_args(args.model_arg)
     sigma = _resolve_sigma(args)
     out = check_writable(args.out, "results")
-    num_classes = _num_classes(args.num_classes, _output_width(model_path, x), y, data_desc)
-    subspaces = None if args.subspaces == "none" else args.subspaces
-    names = _subspace_names(subspaces, tuple(x.shape[1:]))
+    bar: Any = None
+
+    def on_start(start: RunStart) -> None:
+        nonlocal bar
+        _execution.announce(start.execution, args.quiet)
+        if start.repaired:
+            print(
+                f"hocert: {out}: dropped an incomplete last line ({len(start.repaired)} bytes); "
+                "that input is redone",
+                file=sys.stderr,
+            )
+        bar = progress(start.total, start.done, "certify", args.quiet)
+        bar.set_postfix_str(_execution.postfix(start.execution))
 
     client = connect(args.scheduler, args.connect_timeout) if args.scheduler else None
     try:
-        execution = _execution.resolve(args.backend, client)
-        params = CertifyParams(
-            sigma=sigma,
-            n0=args.n0,
-            n=args.n,
-            alpha=args.alpha,
-            batch=args.batch,
-            subspaces=subspaces,
-            seed=args.seed,
-            num_classes=num_classes,
-            backend=execution["backend"],
-            verify=args.verify,
-        )
-        info = {
-            "model": str(model_path.resolve()),
-            "data": data_desc,
-            "d": int(np.prod(x.shape[1:])),
-            "input_shape": list(x.shape[1:]),
-            "num_inputs": int(x.shape[0]),
-            "subspace_names": names,
-            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        }
-        recorded = {
-            **params.as_dict(),
-            "model_sha256": _sha256_file(model_path),
-            "data_sha256": _sha256_arrays(x, y),
-            "hocert_version": __version__,
-        }
-        model = None
-        if client is None:
-            model, execution = _execution.with_model(
-                execution, lambda: _load_model(model_path, params)
+        with _input_errors():
+            summary = certify_dataset(
+                model,
+                x,
+                y,
+                out=out,
+                sigma=sigma,
+                n0=args.n0,
+                n=args.n,
+                alpha=args.alpha,
+                batch=_batch(args, x),
+                subspaces=None if args.subspaces == "none" else args.subspaces,
+                seed=args.seed,
+                num_classes=args.num_classes,
+                backend=args.backend,
+                estimator=args.estimator,
+                verify=args.verify,
+                skip=args.skip,
+                max_inputs=args.max,
+                force=args.force,
+                client=client,
+                model_args=model_args,
+                data_name=data_desc,
+                lock=args.results_lock,
+                on_start=on_start,
+                on_row=lambda row: bar.update(1),
             )
-        _execution.announce(execution, args.quiet)
-        with _open_results(out, names, recorded, info, args.force, execution) as results:
-            targets = _targets(x.shape[0], args.skip, args.max)
-            todo = [i for i in targets if i not in results.finished]
-            if model is not None:
-                rows = run_local(model, params, todo, x, y)
-            else:
-                rows = run_dask(client, model_path, params, todo, x, y)
-            _write_rows(
-                results,
-                rows,
-                len(targets),
-                len(targets) - len(todo),
-                args.quiet,
-                _execution.postfix(execution),
-            )
-        _report(out, len(targets), len(targets) - len(todo), len(todo))
+    except OSError as exc:
+        if bar is not None:  # the run had started: not the result file's
+            raise
+        raise CliError(f"cannot write results {out}: {exc.strerror or exc}") from None
     finally:
+        if bar is not None:
+            bar.close()
         if client is not None:
             client.close()
+    _report(summary)
     return EXIT_OK
 
 
-def _open_results(
-    out: Path,
-    names: list[str],
-    recorded: dict[str, Any],
-    info: dict[str, Any],
-    force: bool,
-    execution: dict[str, Any] | None = None,
-) -> Any:
-    """The result file, resumed when it matches (exit 2 when it does not); ``execution`` is
-    recorded in its sidecar."""
-    from hocert.results import ResultsCorrupted, ResultsFile, ResultsMismatch
-    from hocert.runner import result_columns
+def _plan(args: argparse.Namespace) -> int:
+    """``--plan``: pilots on the first inputs (``hocert.runner.plan_dataset``), a table, exit."""
+    from hocert.runner import plan_dataset
 
-    try:
-        results = ResultsFile(
-            out, result_columns(names), recorded, info, force=force, execution=execution
+    x, y, data_desc = _load_data(args.data)
+    with _input_errors():
+        plan = plan_dataset(
+            _model(args.model),
+            x,
+            y,
+            sigma=_resolve_sigma(args),
+            n0=args.plan_n0,
+            candidates=args.plan_n,
+            alpha=args.alpha,
+            batch=_batch(args, x),
+            seed=args.seed,
+            num_classes=args.num_classes,
+            backend=args.backend,
+            estimator=args.estimator,
+            skip=args.skip,
+            max_inputs=args.max or 5,
+            model_args=_model_args(args.model_arg),
+            data_name=data_desc,
         )
-    except (ResultsMismatch, ResultsCorrupted) as exc:
-        raise CliError(str(exc)) from None
-    if results.repaired:
-        print(
-            f"hocert: {out}: dropped an incomplete last line ({len(results.repaired)} bytes); "
-            "that input is redone",
-            file=sys.stderr,
-        )
-    return results
-
-
-def _write_rows(
-    results: Any, rows: Any, total: int, done: int, quiet: bool, postfix: str = ""
-) -> None:
-    """Append each row as it arrives, with a progress bar (``postfix``: where the rows are
-    computed, e.g. ``numpy, ONNX CPU``); stop the source on any exit."""
-    bar = progress(total, done, "certify", quiet)
-    if postfix:
-        bar.set_postfix_str(postfix)
-    try:
-        for row in rows:
-            results.write_row(row)
-            bar.update(1)
-    finally:
-        rows.close()
-        bar.close()
-
-
-def _load_model(model_path: Path, params: Any) -> Any:
-    from hocert_sampling.models import as_label_model
-
-    try:
-        return as_label_model(str(model_path), params.num_classes, params.backend)
-    except (ValueError, OSError) as exc:
-        raise CliError(f"cannot use the model {model_path}: {exc}") from None
-
-
-def _report(out: Path, total: int, resumed: int, new: int) -> None:
-    from hocert.results import read_results
-
-    frame, _ = read_results(out)
+    first = plan.plans[0]
     print(
-        f"{out}: {len(frame)} rows ({new} new, {resumed} resumed of {total} requested); "
-        f"clean accuracy {100.0 * frame['correct'].mean():.1f}%, "
-        f"abstained {100.0 * (frame['predict'] < 0).mean():.1f}%"
+        f"plan: pilots of n0 = {args.plan_n0} samples on {len(plan.indices)} inputs (idx "
+        f"{', '.join(map(str, plan.indices))}), estimator {first.estimator}, alpha {args.alpha:g}"
+    )
+    print("median predicted radius (input units) if certified with --n N:")
+    print(plan.table())
+    print("a prediction from the pilots, not a certificate; nothing was written")
+    return EXIT_OK
+
+
+def _report(summary: Any) -> None:
+    print(
+        f"{summary.out}: {len(summary.frame)} rows ({summary.new} new, {summary.resumed} "
+        f"resumed of {summary.requested} requested); "
+        f"clean accuracy {100.0 * summary.clean_accuracy:.1f}%, "
+        f"abstained {100.0 * summary.abstain_rate:.1f}%"
     )

@@ -26,6 +26,7 @@ from ._common import (
     check_writable,
     finite_float,
     grid,
+    hold_lock,
     int_at_least,
     json_number,
     positive_float,
@@ -171,10 +172,26 @@ def _table_grid(args: argparse.Namespace) -> dict[str, np.ndarray]:
 
 
 def run_build(args: argparse.Namespace) -> int:
-    """Run ``hocert table build``."""
+    """Run ``hocert table build``: with ``--checkpoint``, one build per directory (its lock,
+    ``DIR.lock``, is held throughout; a second build fails at once, exit 2)."""
+    out = check_writable(args.out, "table")
+    if args.checkpoint is None:
+        return _build(args, out)
+    checkpoint = Path(args.checkpoint)
+    try:  # the build would create it (and its parents) anyway; the lock file goes beside it
+        checkpoint.absolute().parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CliError(f"cannot use checkpoint {checkpoint}: {exc.strerror or exc}") from None
+    lock = hold_lock(checkpoint, "checkpoint directory")
+    try:
+        return _build(args, out)
+    finally:
+        lock.release()
+
+
+def _build(args: argparse.Namespace, out: Path) -> int:
     from hocert_solver import RadiusTable, TableBuildError
 
-    out = check_writable(args.out, "table")
     table_grid = _table_grid(args)
     scheduler: Any = args.scheduler
     client = None

@@ -168,6 +168,7 @@ def test_hocert_files_with_and_without_sidecar(tmp_path):
     path = tmp_path / "r.tsv"
     row = dict.fromkeys(HOCERT_COLUMNS, 0)
     row["solver_status"] = "abstain"
+    row["predict"] = -1  # a valid row (resumed and read rows are checked): an abstention
     with ResultsFile(path, HOCERT_COLUMNS, {"sigma": 0.5}) as results:
         results.write_row(row)
     table = read_result_file(path)

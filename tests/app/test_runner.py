@@ -27,9 +27,10 @@ def test_result_columns():
         "solver_status",
         "correct",
         "time",
+        "params_hash",  # filled in by ResultsFile.write_row
     ]
     columns = runner.result_columns(["channel0", "channel1"])
-    assert columns[len(runner.BASE_COLUMNS) : -3] == ["radius_channel0", "radius_channel1"]
+    assert columns[len(runner.BASE_COLUMNS) : -4] == ["radius_channel0", "radius_channel1"]
 
 
 def test_certify_params_as_dict_round_trips():
@@ -71,6 +72,39 @@ def test_every_registered_threat_model_has_its_result_columns():
         solver_status={"l2": "converged"},
     )
     row = runner._row(3, 1, cert, 0.25)
-    assert list(row) == columns
+    assert [*row, "params_hash"] == columns
     assert (row["radius_l1"], row["radius_channel0"], row["radius_cohen"]) == (0.4, 0.5, 0.3)
     assert np.isfinite([row[c] for c in columns if c.startswith("radius_")]).all()
+
+
+def test_worker_model_cache_is_per_user_private_and_unpredictable(tmp_path, monkeypatch):
+    import hashlib
+    import os
+    import stat
+    import tempfile
+
+    import pytest
+
+    from hocert._errors import HocertError
+    from hocert.examples import load_example
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setattr(runner, "_WORKER_CACHE", [])
+    monkeypatch.setattr(runner, "_WORKER_MODELS", {})
+    first = runner.worker_cache_dir()
+    assert first.parent == tmp_path / f"hocert-{os.getuid()}"
+    assert stat.S_IMODE(first.stat().st_mode) == 0o700
+    assert stat.S_IMODE(first.parent.stat().st_mode) == 0o700
+    model_bytes = load_example()[0].read_bytes()
+    digest = hashlib.sha256(model_bytes).hexdigest()
+    runner._worker_model(model_bytes, digest, 10, "numpy")
+    assert [p.name for p in first.iterdir()] == [f"model-{digest}.onnx"]
+    monkeypatch.setattr(runner, "_WORKER_CACHE", [])
+    assert runner.worker_cache_dir() != first  # a fresh mkdtemp name per process
+    other = tmp_path / "elsewhere"
+    monkeypatch.setattr(tempfile, "tempdir", str(other))
+    other.mkdir()
+    (other / f"hocert-{os.getuid()}").symlink_to(tmp_path)  # planted by someone else
+    monkeypatch.setattr(runner, "_WORKER_CACHE", [])
+    with pytest.raises(HocertError, match="not a directory of this user"):
+        runner.worker_cache_dir()

@@ -377,3 +377,26 @@ def test_cuda_provider_that_fails_to_load_is_reported(example, monkeypatch) -> N
     assert preloaded == [True]
     assert model.providers == ["CPUExecutionProvider"]
     assert "cuDNN" in model.cuda_problem
+
+
+def test_probe_callable_model_tells_scores_from_labels():
+    from hocert_sampling.models import probe_callable_model
+
+    example = np.zeros((1, 1, 8, 8))
+    seen = []
+
+    def scores(batch):
+        seen.append(batch.dtype)
+        return np.zeros((len(batch), 4))
+
+    assert probe_callable_model(scores, example, "numpy") == 4
+    assert seen == [np.float32]
+    assert probe_callable_model(lambda b: [0] * len(b), example, "numpy") is None
+    with pytest.raises(ModelOutputError, match=r"expected scores \(1, K\)"):
+        probe_callable_model(lambda b: np.zeros((len(b), 1)), example, "numpy")
+    with pytest.raises(ModelOutputError):
+        probe_callable_model(lambda b: np.zeros((2, 3)), example, "numpy")
+    with pytest.raises(ModelError, match="raised ZeroDivisionError"):
+        probe_callable_model(lambda b: 1 / 0, example, "numpy")
+    with pytest.raises(TypeError):
+        probe_callable_model(3, example, "numpy")

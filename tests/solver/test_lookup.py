@@ -11,7 +11,6 @@ from scipy import special
 from hocert_solver import (
     ABSTAIN,
     CONVERGED,
-    FALLBACK,
     INCONSISTENT,
     INVALID,
     PROJECTED,

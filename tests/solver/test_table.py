@@ -125,6 +125,7 @@ def test_public_names_of_the_table_module():
         "TABLE_FORMAT_VERSION",
         "RadiusTable",
         "TableBuildError",
+        "TableFormatError",
         "TableVerification",
         "TableVerificationError",
         "TightnessReport",
@@ -138,3 +139,6 @@ def test_public_names_of_the_table_module():
     # Tracebacks name the public home of the exceptions.
     assert module.TableBuildError.__module__ == "hocert_solver.table"
     assert module.TableVerificationError.__module__ == "hocert_solver.table"
+    assert issubclass(module.TableFormatError, ValueError)
+    assert issubclass(module.TableFormatError, hocert_solver.HocertSolverError)
+    assert module.TableFormatError.__module__ == "hocert_solver.table"

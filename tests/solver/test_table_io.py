@@ -58,7 +58,7 @@ def test_load_refuses_other_formats(table, tmp_path):
     with pytest.raises(ValueError, match="must be >= 0"):
         RadiusTable.load(tmp_path / "bad.npz")
     (tmp_path / "junk.npz").write_bytes(b"not a zip file")
-    with pytest.raises(ValueError, match=r"cannot read RadiusTable file"):
+    with pytest.raises(ValueError, match=r"not a hocert RadiusTable file \(not an \.npz"):
         RadiusTable.load(tmp_path / "junk.npz")
 
 

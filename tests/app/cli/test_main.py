@@ -63,6 +63,7 @@ def test_end_to_end_certify_and_plot_subprocess(tmp_path):
         "solver_status",
         "correct",
         "time",
+        "params_hash",
     ]
     assert meta["d"] == 64
     assert meta["params"]["sigma"] == 0.25  # the bundled model's sigma by default
