@@ -54,7 +54,6 @@ Checked once
 
 from __future__ import annotations
 
-import functools
 import math
 import operator
 import warnings
@@ -64,8 +63,9 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from scipy import optimize, special, stats
+from scipy import stats
 
+from . import _mgf, _paper
 from ._validation import check_positive, check_probability, check_sample_count
 
 __all__ = [
@@ -251,188 +251,6 @@ def _clopper_pearson(successes: int, n: int, a: float) -> float:
 
 
 # --------------------------------------------------------------------------------------------
-# Norms of beta: the estimators on checked inputs
-# --------------------------------------------------------------------------------------------
-
-
-def _l2_widths(m: HalfMeans, ell: float, k: float) -> tuple[float, float]:
-    """``(c, t)`` of the l2 estimator for a per-tail level ``exp(-ell)`` (module docstring)."""
-    k1, k2 = k / m.n1, k / m.n2
-    c = math.sqrt(2.0 * (k1 + k2) * ell)
-    t = math.sqrt(k1 * k2) * (math.sqrt(2.0 * m.dim * ell) + ell)
-    return c, t
-
-
-def _upper_root(s: float, c: float) -> float:
-    """Largest b >= 0 with ``b^2 - c b <= s`` (``c / 2`` if the event cannot hold)."""
-    return 0.5 * (c + math.sqrt(max(c * c + 4.0 * s, 0.0)))
-
-
-def _lower_root(s: float, c: float) -> float:
-    """Smallest b >= 0 with ``b^2 + c b >= s`` (stable form of ``(-c + sqrt(c^2 + 4s)) / 2``)."""
-    if s <= 0.0:
-        return 0.0
-    return 2.0 * s / (c + math.sqrt(c * c + 4.0 * s))
-
-
-def _l2_bounds(m: HalfMeans, a: float, k: float) -> tuple[float, float]:
-    """:func:`l2_norm_bounds` of checked inputs."""
-    if m.dim == 0:
-        return 0.0, 0.0
-    c, t = _l2_widths(m, math.log(4.0 / a), k)
-    return _lower_root(m.xy - t, c), _upper_root(m.xy + t, c)
-
-
-def _l2_upper(m: HalfMeans, a: float, k: float) -> float:
-    """:func:`l2_norm_upper` of checked inputs."""
-    if m.dim == 0:
-        return 0.0
-    c, t = _l2_widths(m, math.log(2.0 / a), k)
-    return _upper_root(m.xy + t, c)
-
-
-def _l2_lower(m: HalfMeans, a: float, k: float) -> float:
-    """:func:`l2_norm_lower` of checked inputs."""
-    if m.dim == 0:
-        return 0.0
-    c, t = _l2_widths(m, math.log(2.0 / a), k)
-    return _lower_root(m.xy - t, c)
-
-
-def _linf_upper(mean: FloatArray, n: float, a: float, k: float) -> float:
-    """:func:`linf_norm_upper` of checked inputs."""
-    if mean.size == 0:
-        return 0.0
-    return float(np.max(np.abs(mean))) + math.sqrt(2.0 * k * math.log(2.0 * mean.size / a) / n)
-
-
-def _l1_upper(mean: FloatArray, n: float, a: float, k: float) -> float:
-    """:func:`l1_norm_upper` of checked inputs."""
-    d = mean.size
-    width = math.sqrt(2.0 * k * d * (d * math.log(2.0) + math.log(1.0 / a)) / n)
-    return float(np.sum(np.abs(mean))) + width
-
-
-# --------------------------------------------------------------------------------------------
-# Norms of beta: the "mgf" estimators (docs/math.md, section 7)
-# --------------------------------------------------------------------------------------------
-
-#: Terms of the power series of :func:`_mgf_excess` below ``_SERIES_MAX``.
-_SERIES_P = np.arange(2, 80, dtype=np.float64)
-_SERIES_LOG_COEF = special.gammaln((_SERIES_P + 1.0) / 2.0) - special.gammaln(_SERIES_P + 1.0)
-_SERIES_MAX = 2.0
-_SQRT_2PI = math.sqrt(2.0 * math.pi)
-
-
-def _mgf_excess(s: float) -> float:
-    """``R(s) = E[exp(|s| |G| / 2) - 1 - |s| |G| / 2]``, ``G ~ N(0, 1)``.
-
-    Closed form ``2 exp(s^2/8) Phi(|s|/2) - 1 - |s| / sqrt(2 pi)``; below ``|s| = 2`` the power
-    series ``sum_{p >= 2} (|s|/sqrt 2)^p Gamma((p+1)/2) / (sqrt(pi) p!)`` (no cancellation).
-    ``inf`` beyond ``|s| = 70`` (where ``R`` is far above the sub-Gaussian bound anyway).
-    """
-    a = abs(s)
-    if a == 0.0:
-        return 0.0
-    if a < _SERIES_MAX:
-        logs = _SERIES_P * math.log(a / math.sqrt(2.0)) + _SERIES_LOG_COEF
-        return float(np.sum(np.exp(logs))) / math.sqrt(math.pi)
-    if a > 70.0:
-        return math.inf
-    return 2.0 * math.exp(a * a / 8.0) * float(special.ndtr(a / 2.0)) - 1.0 - a / _SQRT_2PI
-
-
-def _log_mgf_bound(s: float, k: float) -> float:
-    """Bound on ``log E exp(s <u, z - beta>)`` for every unit ``u`` and every model:
-    ``min(R(s), k s^2 / 2)`` (the exact moments of ``|<u, z>| = |<u, eps>| / 2``, and Theorem 4).
-    """
-    return min(_mgf_excess(s), 0.5 * k * s * s)
-
-
-@functools.lru_cache(maxsize=4096)
-def _mgf_width(n: float, ell: float, k: float) -> float:
-    """Width ``t`` with ``P(<u, mean of n z - beta> >= t) <= exp(-ell)`` for a fixed unit ``u``.
-
-    Chernoff: for every ``lam > 0`` the width ``(ell / n + psi(lam)) / lam`` is valid, with
-    ``psi`` of :func:`_log_mgf_bound`; ``lam`` depends on ``(n, ell, k)`` only, never on data,
-    so an inexact minimisation only costs tightness. The candidates include the sub-Gaussian
-    optimum ``sqrt(2 ell / (n k))``, so the width is never above the paper's
-    ``sqrt(2 k ell / n)``.
-    """
-
-    def width(lam: float) -> float:
-        return (ell / n + _log_mgf_bound(lam, k)) / lam
-
-    lam_k = math.sqrt(2.0 * ell / (n * k))
-    lam_4 = math.sqrt(8.0 * ell / n)  # optimum for variance 1/4
-    best = min(width(lam_k), width(lam_4))
-    lo, hi = math.log(min(lam_k, lam_4) / 8.0), math.log(max(lam_k, lam_4) * 8.0)
-    res = optimize.minimize_scalar(
-        lambda u: width(math.exp(u)), bounds=(lo, hi), method="bounded", options={"xatol": 1e-6}
-    )
-    if res.success and math.isfinite(res.fun):
-        best = min(best, float(width(math.exp(float(res.x)))))
-    return min(best, math.sqrt(2.0 * k * ell / n))  # the sub-Gaussian width is valid too
-
-
-def _l2_widths_b(m: HalfMeans, ell: float, k: float) -> tuple[float, float]:
-    """``(c, t)`` of the mgf l2 estimator at per-tail level ``exp(-ell)``.
-
-    The conditioning half ``C`` is the larger one (``Y`` on a tie), ``F`` the other:
-    ``X.Y = ||beta||^2 + <beta, C - beta> + <F - beta, C>``, with ``|<beta, C - beta>| <=
-    ||beta|| c`` (a fixed direction) and ``|<F - beta, C>| <= ||C|| w`` (a direction that is
-    independent of ``F``): ``c = width(n_C)``, ``t = ||C|| width(n_F)``.
-    """
-    if m.n1 > m.n2:
-        n_c, n_f, c_norm = m.n1, m.n2, m.x_norm
-    else:
-        n_c, n_f, c_norm = m.n2, m.n1, m.y_norm
-    return _mgf_width(n_c, ell, k), c_norm * _mgf_width(n_f, ell, k)
-
-
-def _l2_bounds_b(m: HalfMeans, a: float, k: float) -> tuple[float, float]:
-    """MGF form of :func:`_l2_bounds` (four tails at ``a / 4``)."""
-    if m.dim == 0:
-        return 0.0, 0.0
-    c, t = _l2_widths_b(m, math.log(4.0 / a), k)
-    return _lower_root(m.xy - t, c), _upper_root(m.xy + t, c)
-
-
-def _l2_upper_b(m: HalfMeans, a: float, k: float) -> float:
-    """MGF form of :func:`_l2_upper` (two tails at ``a / 2``)."""
-    if m.dim == 0:
-        return 0.0
-    c, t = _l2_widths_b(m, math.log(2.0 / a), k)
-    return _upper_root(m.xy + t, c)
-
-
-def _l2_lower_b(m: HalfMeans, a: float, k: float) -> float:
-    """MGF form of :func:`_l2_lower` (two tails at ``a / 2``)."""
-    if m.dim == 0:
-        return 0.0
-    c, t = _l2_widths_b(m, math.log(2.0 / a), k)
-    return _lower_root(m.xy - t, c)
-
-
-def _linf_upper_b(mean: FloatArray, n: float, a: float, k: float) -> float:
-    """MGF form of :func:`_linf_upper` (union over ``2 d`` coordinate tails)."""
-    if mean.size == 0:
-        return 0.0
-    width = _mgf_width(n, math.log(2.0 * mean.size / a), k)
-    return float(np.max(np.abs(mean))) + width
-
-
-def _l1_upper_b(mean: FloatArray, n: float, a: float, k: float) -> float:
-    """MGF form of :func:`_l1_upper` (union over the ``2^d`` sign vectors ``s``, each
-    ``<s / sqrt(d), Xbar - beta>`` a unit projection)."""
-    d = mean.size
-    if d == 0:
-        return 0.0
-    ell = d * math.log(2.0) + math.log(1.0 / a)
-    return float(np.sum(np.abs(mean))) + math.sqrt(d) * _mgf_width(n, ell, k)
-
-
-# --------------------------------------------------------------------------------------------
 # Dispatch on the estimator
 # --------------------------------------------------------------------------------------------
 
@@ -441,18 +259,18 @@ _HalfFn = Any  # Callable[[HalfMeans, float, float], ...]
 #: ``{estimator: {bound: function of checked inputs}}``.
 _IMPL: dict[str, dict[str, _HalfFn]] = {
     "paper": {
-        "l2_bounds": _l2_bounds,
-        "l2_upper": _l2_upper,
-        "l2_lower": _l2_lower,
-        "linf_upper": _linf_upper,
-        "l1_upper": _l1_upper,
+        "l2_bounds": _paper._l2_bounds,
+        "l2_upper": _paper._l2_upper,
+        "l2_lower": _paper._l2_lower,
+        "linf_upper": _paper._linf_upper,
+        "l1_upper": _paper._l1_upper,
     },
     "mgf": {
-        "l2_bounds": _l2_bounds_b,
-        "l2_upper": _l2_upper_b,
-        "l2_lower": _l2_lower_b,
-        "linf_upper": _linf_upper_b,
-        "l1_upper": _l1_upper_b,
+        "l2_bounds": _mgf._l2_bounds_b,
+        "l2_upper": _mgf._l2_upper_b,
+        "l2_lower": _mgf._l2_lower_b,
+        "linf_upper": _mgf._linf_upper_b,
+        "l1_upper": _mgf._l1_upper_b,
     },
 }
 
@@ -478,7 +296,7 @@ def projection_width(
     """Width ``t`` with ``P(<u, Xbar - beta> >= t) <= exp(-ell)`` for a fixed unit vector ``u``.
 
     ``Xbar`` is the mean of ``n`` samples of ``z``. ``"paper"``: ``sqrt(2 k ell / n)``;
-    ``"mgf"``: the Chernoff width of :func:`_log_mgf_bound` (never larger).
+    ``"mgf"``: the Chernoff width of :func:`hocert_sampling._mgf._log_mgf_bound` (never larger).
 
     Parameters
     ----------
@@ -501,7 +319,7 @@ def projection_width(
     kk = check_positive(k, "variance proxy k")
     if check_estimator(estimator) == "paper":
         return math.sqrt(2.0 * kk * e / nf)
-    return _mgf_width(nf, e, kk)
+    return _mgf._mgf_width(nf, e, kk)
 
 
 # --------------------------------------------------------------------------------------------

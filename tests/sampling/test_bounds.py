@@ -3,7 +3,7 @@
 Coverage is checked by simulation on models where beta is known in closed form
 (:mod:`tests.sampling.simulators`) and on a radial classifier ``f(x) = 1{||x|| <= r}`` (beta = 0),
 sampled directly. The subspace bounds are tested in test_subspace.py, the alpha split in
-test_alpha_budget.py.
+test_alpha_budget.py, the "mgf" estimators in test_mgf.py.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from scipy import stats
 from statsmodels.stats.proportion import proportion_confint
 
-from hocert_sampling import bounds
+from hocert_sampling import _paper
 from hocert_sampling.bounds import (
     ESTIMATORS,
     SUBGAUSSIAN_K,
@@ -388,9 +388,9 @@ def test_half_means_compute_x_dot_y_once(monkeypatch):
     monkeypatch.setattr(HalfMeans, "xy", prop)
     m = HalfMeans.checked(GOOD, 2 * GOOD, 10, 20)
     a = 0.01
-    pair = bounds._l2_bounds(m, a, K)
-    upper = bounds._l2_upper(m, a, K)
-    lower = bounds._l2_lower(m, a, K)
+    pair = _paper._l2_bounds(m, a, K)
+    upper = _paper._l2_upper(m, a, K)
+    lower = _paper._l2_lower(m, a, K)
     assert len(calls) == 1
     assert pair == l2_norm_bounds(GOOD, 2 * GOOD, 10, 20, a, estimator="paper")
     assert lower == l2_norm_lower(GOOD, 2 * GOOD, 10, 20, a, estimator="paper")

@@ -169,7 +169,7 @@ def test_bad_values_raise_value_error(call, message) -> None:
     [
         (lambda s: s.certify(X, 10.0, 100, 0.01, 10), "n0 must be an integer"),
         (lambda s: s.certify(X, 10, "100", 0.01, 10), "n must be an integer"),
-        (lambda s: s.certify(X, 10, 100, 0.01, None), "batch_size must be an integer"),
+        (lambda s: s.certify(X, 10, 100, 0.01, "10"), "batch_size must be an integer"),
         (lambda s: s.certify(X, 10, 100, "0.01", 10), "alpha must be a real number"),
         (lambda s: s.certify(X, 10, 100, 0.01, 10, verify="yes"), "verify must be True or"),
         (lambda s: s.certify(X, True, 100, 0.01, 10), "n0 must be an integer"),

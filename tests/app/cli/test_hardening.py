@@ -321,17 +321,6 @@ def test_an_edited_sidecar_cannot_mix_sigmas(reference, tmp_path, capsys):
     assert out.read_bytes() == reference.read_bytes()
 
 
-def test_rows_are_checked_against_the_status_names_of_the_solver():
-    from hocert.results import check_row
-    from hocert_solver import STATUS_NAMES
-
-    columns = ["idx", "label", "predict", "solver_status", "correct"]
-    for name in STATUS_NAMES.values():
-        assert check_row(columns, f"0\t1\t1\tl1={name}\t1", {"num_classes": 3}) is None
-    assert check_row(columns, "0\t1\t-1\tabstain\t0", {"num_classes": 3}) is None
-    assert "abstain" in str(check_row(columns, "0\t1\t1\tabstain\t1", {"num_classes": 3}))
-
-
 # ---------------------------------------------------------------------------------------------
 # 5. The batch from the input size and a memory budget
 # ---------------------------------------------------------------------------------------------

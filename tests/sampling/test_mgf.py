@@ -1,4 +1,5 @@
-"""Tests of the "mgf" estimators of hocert_sampling.bounds (issue 14, docs/math.md 7).
+"""Tests of the "mgf" estimators (hocert_sampling._mgf, through hocert_sampling.bounds; issue 14,
+docs/math.md 7).
 
 Every mgf bound is a union of one-dimensional tail events ``<u, M - beta> >= width``
 (``M`` a mean of ``n`` samples of ``z``, ``u`` a unit vector fixed or independent of ``M``):
@@ -26,7 +27,7 @@ import numpy as np
 import pytest
 from scipy import integrate, special, stats
 
-from hocert_sampling import bounds
+from hocert_sampling import _mgf
 from hocert_sampling.alpha_budget import radius_bounds
 from hocert_sampling.bounds import (
     ESTIMATORS,
@@ -55,11 +56,11 @@ def test_mgf_excess_closed_form_and_series_agree():
         quad = integrate.quad(
             lambda g, s=s: 2 * (math.exp(s * g / 2) - 1 - s * g / 2) * stats.norm.pdf(g), 0, 60
         )[0]
-        assert bounds._mgf_excess(s) == pytest.approx(quad, rel=1e-8)
+        assert _mgf._mgf_excess(s) == pytest.approx(quad, rel=1e-8)
         if s >= 0.1:
-            assert bounds._mgf_excess(s) == pytest.approx(closed, rel=1e-9)
-        assert bounds._mgf_excess(-s) == bounds._mgf_excess(s)
-        assert bounds._mgf_excess(s) >= s * s / 8  # the variance 1/4 is the leading term
+            assert _mgf._mgf_excess(s) == pytest.approx(closed, rel=1e-9)
+        assert _mgf._mgf_excess(-s) == _mgf._mgf_excess(s)
+        assert _mgf._mgf_excess(s) >= s * s / 8  # the variance 1/4 is the leading term
 
 
 def test_log_mgf_bound_dominates_worst_case_family():
@@ -86,7 +87,7 @@ def test_log_mgf_bound_dominates_worst_case_family():
             pdf(lo) - pdf(hi) for lo, hi in minus
         )
         log_mgf = np.log(mgf) - s * mean
-        bound = np.array([[bounds._log_mgf_bound(float(v), K)] for v in s[:, 0]])
+        bound = np.array([[_mgf._log_mgf_bound(float(v), K)] for v in s[:, 0]])
         assert np.all(log_mgf <= bound * (1 + 1e-9) + 1e-15)
         small = np.abs(s[:, 0]) < 0.05
         worst_ratio = max(worst_ratio, float(np.max(log_mgf[small] / (s[small] ** 2 / 8))))
