@@ -22,7 +22,9 @@ D = TypeVar("D")
 def one_specialisation(dispatcher: D) -> D:
     """Make calls from other kernels compile ``dispatcher`` for non-literal argument types."""
     target: Any = dispatcher
-    get_call_template = target.get_call_template
+    get_call_template = getattr(target, "get_call_template", None)
+    if get_call_template is None:  # NUMBA_DISABLE_JIT=1: a plain Python function
+        return dispatcher
 
     def plain_call_template(args: tuple[Any, ...], kws: dict[str, Any]) -> Any:
         return get_call_template(
