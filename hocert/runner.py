@@ -8,6 +8,7 @@ writes the same rows as an uninterrupted local one (except the ``time`` column).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import tempfile
@@ -45,6 +46,7 @@ __all__ = [
     "run_dask",
     "run_local",
     "solver_status_field",
+    "warm_up_solver",
 ]
 
 _HEAD_COLUMNS = ("idx", "label", "predict", "p_a_lower", COHEN_COLUMN)
@@ -204,6 +206,47 @@ def run_local(
     """Certify the inputs ``todo`` one after the other, yielding each row when it is done."""
     for idx in todo:
         yield certify_row(model, params, idx, x[idx], int(y[idx]))
+
+
+#: About how long the solver's first compilation takes, in seconds (Numba, once per
+#: installation and user: docs/benchmarks.md, "First call").
+COMPILE_SECONDS = 20
+#: :func:`warm_up_solver` calls ``on_slow`` when it takes longer than this (seconds): the
+#: compiled solver is not in Numba's cache (loading it from there takes 0.2-0.4 s).
+COMPILE_NOTICE_AFTER = 1.0
+
+
+def warm_up_solver(on_slow: Callable[[], None] | None = None) -> float:
+    """Load the solver's compiled kernels, or compile them on the first run; the seconds taken.
+
+    One tiny solve: the first solve in a process loads the kernels from Numba's cache, or
+    compiles them when the cache is cold (about :data:`COMPILE_SECONDS`). Run before the first
+    input's timer starts, so that this never lands in a row's ``time``. ``on_slow`` is called
+    (from another thread) once it has taken :data:`COMPILE_NOTICE_AFTER` seconds, i.e. when
+    it is compiling.
+    """
+    from hocert_solver import directional_radius
+
+    start = time.perf_counter()
+    timer = threading.Timer(COMPILE_NOTICE_AFTER, on_slow) if on_slow is not None else None
+    if timer is not None:
+        timer.daemon = True
+        timer.start()
+    try:
+        directional_radius(0.9, -0.01, 0.01)
+    finally:
+        if timer is not None:
+            timer.cancel()
+    return time.perf_counter() - start
+
+
+def _warm_up_workers(client: Any) -> None:
+    """:func:`warm_up_solver` on every Dask worker, so that no task's row times compilation.
+
+    Best effort: a worker that cannot (or joins later) compiles on its first task instead.
+    """
+    with contextlib.suppress(Exception):
+        client.run(warm_up_solver)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -841,6 +884,11 @@ def certify_dataset(
         todo = [i for i in wanted if i not in results.finished]
         if on_start is not None:
             on_start(RunStart(execution, len(wanted), len(wanted) - len(todo), results.repaired))
+        # The solver's first compilation happens here, not in the first input's time.
+        if todo and label_model is not None:
+            warm_up_solver()
+        elif todo:
+            _warm_up_workers(client)
         if label_model is not None:
             rows = run_local(label_model, params, todo, x, y)
         else:

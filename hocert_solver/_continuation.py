@@ -159,7 +159,7 @@ def _ray_continuation(theta, q, a, b, big_m, scale, integ):
         gap = new_gap
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _solve_cold(theta, q, m1, m2, a, b, big_m, scale, integ, w2, w1, r_strip):
     """Newton from the strip start and the continuation paths; returns (ok, l1_zero, nit, gap_ok).
 

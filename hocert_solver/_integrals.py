@@ -222,7 +222,7 @@ def integrals(k0, k1, l2, r, rule, want_jac, out, jac):
     return integrals_guided(k0, k1, l2, r, rule, want_jac, out, jac, np.full(N_GUIDE, np.nan))
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def integrals_guided(k0, k1, l2, r, rule, want_jac, out, jac, guide):
     """``integrals`` with the panel breakpoints found from (and stored into) ``guide``.
 

@@ -20,12 +20,15 @@ For one normalised triple the solver
 from __future__ import annotations
 
 import math
+import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numba
 import numpy as np
 from numba import njit
 
+from . import _compile
 from ._continuation import RAY_MIN_Q, RAY_RHO, _ray_continuation, _solve_cold
 from ._newton import STALE, UNCHECKED, WARM_BUDGETS, _solve_modes, copy_into, new_scratch
 from ._status import CONVERGED, FALLBACK, _accuracy_status
@@ -70,6 +73,8 @@ def _certify_pulled(q, a, b, m1_caller, m2_caller, gap, theta, l1_zero, integ, s
     return r
 
 
+# solve_one and _certify_pulled are inlined into _solve_range, their one caller: one driver to
+# compile and link after the two halves of the call tree (_compile), not three.
 @njit(cache=True, inline="always")
 def solve_one(q, a, b, m1_caller, m2_caller, tables, lam):
     """Radius for q in (1/2, 1) and normalised a = m1/M(q) in [-1, 1], b = m2/M(q) >= 0.
@@ -190,20 +195,21 @@ def _solve_range(q, a, b, m1, m2, tables, radius, status, nit, lam, start, stop)
         nit[i] = it
 
 
-# solve_many splits its work into chunks of at least MIN_CHUNK elements (at about 10 us per
-# element, 0.5 ms: far above the cost of handing a chunk to a thread), about CHUNKS_PER_THREAD
-# per thread so that a chunk of slow elements (near the edges of the domain) does not leave the
-# other threads idle at the end.
-MIN_CHUNK = 64
-CHUNKS_PER_THREAD = 8
+# solve_many hands out its elements in chunks, to the threads in turn, each chunk a share
+# 1 / (2 threads) of what is left ("guided" scheduling): few chunks, yet all threads finish
+# within MIN_CHUNK elements of each other (about 16 us each, one thread), however unevenly the
+# slow elements (near the edges of the domain) are spread. Below 2 MIN_CHUNK elements one thread.
+MIN_CHUNK = 16
 
 
 def _float_input(x: np.ndarray) -> np.ndarray:
-    return np.require(x, dtype=np.float64, requirements=["C", "W"])
+    """``x`` as the kernel's one input type: float64, C-contiguous, aligned, writable."""
+    return np.require(x, dtype=np.float64, requirements=["C", "A", "W"])
 
 
 def _output(x: np.ndarray, dtype: type, name: str) -> np.ndarray:
-    if x.dtype != dtype or not x.flags.c_contiguous or not x.flags.writeable:
+    flags = x.flags
+    if x.dtype != dtype or not (flags.c_contiguous and flags.aligned and flags.writeable):
         raise TypeError(f"{name} must be a writable C-contiguous {np.dtype(dtype).name} array")
     return x
 
@@ -217,30 +223,78 @@ def solve_many(q, a, b, m1, m2, tables, radius, status, nit, lam) -> None:
 
     The inputs are normalised here (C-contiguous, writable float64) so that the kernel
     ``_solve_range`` has one signature: each new combination of argument types would cost a
-    compilation of the whole solver. The work runs on ``numba.get_num_threads()`` Python threads
-    (the kernel releases the GIL); a Numba ``prange`` loop did the same but its compilation took
-    a quarter of the solver's (issue #13).
+    compilation of the whole solver. The work runs on ``numba.get_num_threads()`` threads, this
+    one among them (the kernel releases the GIL). A Numba ``prange`` loop did the same, but its
+    compilation took a quarter of the solver's (issue #13).
     """
     q, a, b, m1, m2 = (_float_input(x) for x in (q, a, b, m1, m2))
-    tables = tuple(_float_input(t) for t in tables)
     args = (
         q,
         a,
         b,
         m1,
         m2,
-        tables,
+        (_float_input(tables[0]), _float_input(tables[1])),
         _output(radius, np.float64, "radius"),
         _output(status, np.int8, "status"),
         _output(nit, np.int32, "nit"),
         _output(lam, np.float64, "lam"),
     )
     n = q.shape[0]
-    threads = min(numba.get_num_threads(), n // MIN_CHUNK)
+    _compile.ensure_compiled(_solve_range)
+    threads = min(numba.get_num_threads(), n // MIN_CHUNK) if n >= 2 * MIN_CHUNK else 1
     if threads <= 1:
         _solve_range(*args, 0, n)
         return
-    chunk = max(MIN_CHUNK, -(-n // (threads * CHUNKS_PER_THREAD)))
-    with ThreadPoolExecutor(max_workers=threads) as pool:
-        # list(): wait for every chunk and re-raise the first error.
-        list(pool.map(lambda s: _solve_range(*args, s, min(s + chunk, n)), range(0, n, chunk)))
+    lock = threading.Lock()
+    todo = [0]  # the first element not handed out yet
+
+    def work() -> None:
+        while True:
+            with lock:
+                start = todo[0]
+                stop = min(n, start + max(MIN_CHUNK, (n - start) // (2 * threads)))
+                todo[0] = stop
+            if start >= n:
+                return
+            _solve_range(*args, start, stop)
+
+    try:
+        helpers = [_helper_pool(threads - 1).submit(work) for _ in range(threads - 1)]
+    except RuntimeError:  # no new threads: the interpreter is shutting down
+        helpers = []
+    try:
+        work()
+    finally:
+        with lock:
+            todo[0] = n  # (after an error here: the helpers stop after their chunk)
+        for future in helpers:
+            if not future.cancel():  # a helper that has not started is not needed any more
+                future.result()
+
+
+# The helper threads of solve_many, kept between calls (starting threads for each call cost 4%
+# at 1,000 elements); a forked child starts its own.
+_pool: ThreadPoolExecutor | None = None
+_pool_size = 0
+_pool_lock = threading.Lock()
+
+
+def _helper_pool(size: int) -> ThreadPoolExecutor:
+    global _pool, _pool_size
+    with _pool_lock:
+        if _pool is None or _pool_size < size:
+            if _pool is not None:
+                _pool.shutdown(wait=False)
+            _pool = ThreadPoolExecutor(size, thread_name_prefix="hocert-solver")
+            _pool_size = size
+        return _pool
+
+
+def _forget_pool() -> None:
+    global _pool, _pool_size, _pool_lock
+    _pool, _pool_size, _pool_lock = None, 0, threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool)

@@ -63,7 +63,7 @@ def effective_inputs(q, a, b, m1_caller, m2_caller):
     return z, big_m, m1, m2
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def certify(q, a, b, m1_caller, m2_caller, theta, l1_zero, integ, scale, lam):
     """The witnessed radius r_w <= r* of Newton's theta = (k0, k1, l2, r*); returns (r_w, checked).
 

@@ -354,6 +354,8 @@ def _run(args: argparse.Namespace) -> int:
                 "that input is redone",
                 file=sys.stderr,
             )
+        if args.scheduler is None and start.done < start.total:
+            _warm_up_solver(args.quiet)  # (the workers of a Dask run warm up in the runner)
         bar = progress(start.total, start.done, "certify", args.quiet)
         bar.set_postfix_str(_execution.postfix(start.execution))
 
@@ -399,11 +401,27 @@ def _run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _warm_up_solver(quiet: bool) -> None:
+    """Compile the solver before the first input is timed (``hocert.runner.warm_up_solver``),
+    saying so when that takes a while: the first run, with nothing in Numba's cache."""
+    from hocert.runner import COMPILE_SECONDS, warm_up_solver
+
+    def notice() -> None:
+        print(
+            f"hocert: compiling the solver (first run only, about {COMPILE_SECONDS} s)...",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    warm_up_solver(None if quiet else notice)
+
+
 def _plan(args: argparse.Namespace) -> int:
     """``--plan``: pilots on the first inputs (``hocert.runner.plan_dataset``), a table, exit."""
     from hocert.runner import plan_dataset
 
     x, y, data_desc = _load_data(args.data)
+    _warm_up_solver(args.quiet)
     with _input_errors():
         plan = plan_dataset(
             _model(args.model),
