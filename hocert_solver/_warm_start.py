@@ -79,14 +79,34 @@ def _empty() -> np.ndarray:
     return np.full((0, 0, 0, N_COORDS), np.nan)
 
 
+def _with_a_star(g: np.ndarray, a_star: np.ndarray) -> np.ndarray:
+    """The (nz, NA, nb, N_COORDS) float64 table from the stored G (nz, NA, nb, 4) and a* (nz, nb).
+
+    a* does not depend on s, so the file stores it once per (z, beta) (``save_tables``).
+    """
+    out = np.empty((*g.shape[:3], N_COORDS))
+    out[..., :A_STAR] = g
+    out[..., A_STAR] = a_star[:, None, :]
+    return out
+
+
+def save_tables(path: Path, main: np.ndarray, small_z: np.ndarray) -> None:
+    """Write the tables compressed, float32, a* once per (z, beta) (read by load_tables)."""
+    arrays = {}
+    for name, table in (("main", main), ("small_z", small_z)):
+        arrays[name] = table[..., :A_STAR].astype(np.float32)
+        arrays[f"{name}_a_star"] = table[:, 0, :, A_STAR].astype(np.float32)
+    np.savez_compressed(path, **arrays)
+
+
 @lru_cache(maxsize=1)
 def load_tables() -> tuple[np.ndarray, np.ndarray]:
     """The shipped (main, small-z) tables as float64; empty ones if the file is missing."""
     if not TABLE_FILE.exists():
         return _empty(), _empty()
     with np.load(TABLE_FILE) as data:
-        main = data["main"].astype(np.float64)
-        small = data["small_z"].astype(np.float64)
+        main = _with_a_star(data["main"], data["main_a_star"])
+        small = _with_a_star(data["small_z"], data["small_z_a_star"])
     for name, table, shape in (
         ("main", main, (NZ, NA, NB, N_COORDS)),
         ("small_z", small, (NZ_SMALL, NA, NB, N_COORDS)),

@@ -22,7 +22,7 @@ def main() -> None:
         "small_z": _warm_start_build.build_table(small_z=True),
     }
     _warm_start.TABLE_FILE.parent.mkdir(exist_ok=True)
-    np.savez(_warm_start.TABLE_FILE, **{k: v.astype(np.float32) for k, v in tables.items()})
+    _warm_start.save_tables(_warm_start.TABLE_FILE, tables["main"], tables["small_z"])
     for name, table in tables.items():
         missing = int(np.isnan(table[..., 0]).sum())
         print(f"{name}: {table.shape}, {missing} unsolved nodes")
