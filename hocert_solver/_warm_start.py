@@ -37,6 +37,7 @@ from __future__ import annotations
 import math
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from numba import njit
@@ -92,7 +93,7 @@ def _with_a_star(g: np.ndarray, a_star: np.ndarray) -> np.ndarray:
 
 def save_tables(path: Path, main: np.ndarray, small_z: np.ndarray) -> None:
     """Write the tables compressed, float32, a* once per (z, beta) (read by load_tables)."""
-    arrays = {}
+    arrays: dict[str, Any] = {}
     for name, table in (("main", main), ("small_z", small_z)):
         arrays[name] = table[..., :A_STAR].astype(np.float32)
         arrays[f"{name}_a_star"] = table[:, 0, :, A_STAR].astype(np.float32)
