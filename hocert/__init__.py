@@ -31,84 +31,15 @@ Application (this package)
 ``__version__`` is the installed version (``version`` in pyproject.toml).
 """
 
-from hocert_sampling import (
-    Backend,
-    Certificate,
-    HocertSamplingError,
-    ModelError,
-    ModelOutputError,
-    SmoothedClassifier,
-    get_backend,
-)
-from hocert_solver import (
-    ABSTAIN,
-    CONVERGED,
-    FALLBACK,
-    INCONSISTENT,
-    INVALID,
-    LOWERED,
-    OUTSIDE,
-    PROJECTED,
-    SKIPPED,
-    STATUS_NAMES,
-    HocertSolverError,
-    ProvedRadius,
-    RadiusResult,
-    RadiusTable,
-    TableBuildError,
-    TableVerificationError,
-    TightnessReport,
-    __version__,
-    cohen_radius,
-    directional_radius,
-    l1_radius,
-    l2_radius,
-    linf_radius,
-    max_gradient_norm,
-    prove_radius,
-    subspace_radius,
-    verify_radius,
-)
+# The libraries' public API as each lists it (its __all__), then the application's own names.
+import hocert_sampling as _sampling
+import hocert_solver as _solver
+from hocert_sampling import *  # noqa: F403
+from hocert_solver import *  # noqa: F403
 
 from ._errors import HocertError
 from .runner import RunSummary, certify_dataset
 
-__all__ = [
-    "ABSTAIN",
-    "CONVERGED",
-    "FALLBACK",
-    "INCONSISTENT",
-    "INVALID",
-    "LOWERED",
-    "OUTSIDE",
-    "PROJECTED",
-    "SKIPPED",
-    "STATUS_NAMES",
-    "Backend",
-    "Certificate",
-    "HocertError",
-    "HocertSamplingError",
-    "HocertSolverError",
-    "ModelError",
-    "ModelOutputError",
-    "ProvedRadius",
-    "RadiusResult",
-    "RadiusTable",
-    "RunSummary",
-    "SmoothedClassifier",
-    "TableBuildError",
-    "TableVerificationError",
-    "TightnessReport",
-    "__version__",
-    "certify_dataset",
-    "cohen_radius",
-    "directional_radius",
-    "get_backend",
-    "l1_radius",
-    "l2_radius",
-    "linf_radius",
-    "max_gradient_norm",
-    "prove_radius",
-    "subspace_radius",
-    "verify_radius",
-]
+__all__ = ["HocertError", "RunSummary", "certify_dataset"]
+__all__ += _solver.__all__
+__all__ += _sampling.__all__

@@ -11,6 +11,7 @@ without affecting soundness.
 from __future__ import annotations
 
 import math
+from typing import NoReturn
 
 import numpy as np
 import numpy.typing as npt
@@ -321,9 +322,9 @@ class LookupIndex:
             n_invalid = int(np.count_nonzero(status == INVALID))
             n_outside = int(np.count_nonzero(status == OUTSIDE))
             if n_invalid and on_invalid == "raise":
-                self._raise_invalid(fq, f1, f2, status, shape, n_invalid)
+                self._raise_first(INVALID, fq, f1, f2, status, shape, n_invalid)
             if n_outside and on_outside == "raise":
-                self._raise_outside(fq, f1, f2, status, shape, n_outside)
+                self._raise_first(OUTSIDE, fq, f1, f2, status, shape, n_outside)
         if status.max(initial=CONVERGED) >= INCONSISTENT:
             # The bounds contradict q: only q is trusted.
             bad = np.flatnonzero(status == INCONSISTENT)
@@ -333,61 +334,52 @@ class LookupIndex:
             return radius, status.reshape(shape)[()]
         return radius
 
-    @staticmethod
-    def _first(status: Int8Array, code: int, shape: tuple[int, ...]) -> tuple[int, tuple[int, ...]]:
-        flat = int(np.flatnonzero(status == code)[0])
-        where = tuple(int(i) for i in np.unravel_index(flat, shape)) if shape else ()
-        return flat, where
-
-    def _raise_invalid(
+    def _raise_first(
         self,
+        code: int,
         q: FloatArray,
         m1: FloatArray,
         m2: FloatArray,
         status: Int8Array,
         shape: tuple[int, ...],
         count: int,
-    ) -> None:
-        p, where = self._first(status, INVALID, shape)
-        if not (0.0 <= q[p] <= 1.0):
-            why = f"q must lie in [0, 1] and not be NaN, got q={q[p]!r}"
-        elif math.isnan(m1[p]) or m1[p] == math.inf:
-            why = f"m1 must not be NaN or +inf, got m1={m1[p]!r}"
-        else:
-            why = f"m2 must be finite and >= 0, got m2={m2[p]!r}"
-        raise ValueError(f"{why} ({count} invalid element(s); first at index {where})")
-
-    def _raise_outside(
-        self,
-        q: FloatArray,
-        m1: FloatArray,
-        m2: FloatArray,
-        status: Int8Array,
-        shape: tuple[int, ...],
-        count: int,
-    ) -> None:
-        p, where = self._first(status, OUTSIDE, shape)
+    ) -> NoReturn:
+        """Raise the ``ValueError`` of the ``count`` queries of status ``code`` (``INVALID`` or
+        ``OUTSIDE``): why the first of them has it, how many there are, the first's index."""
+        p = int(np.flatnonzero(status == code)[0])
+        where = tuple(int(i) for i in np.unravel_index(p, shape)) if shape else ()
+        if code == INVALID:
+            why = self._why_invalid(q[p], m1[p], m2[p])
+            raise ValueError(f"{why} ({count} invalid element(s); first at index {where})")
         qq, x1, x2 = float(q[p]), float(m1[p]), float(m2[p])
-        if qq < self.q[0]:
-            why = (
-                f"q={qq!r} is below the table's smallest grid q={self.q[0]!r} (and above 1/2, "
+        raise ValueError(
+            f"query (q={qq!r}, m1={x1!r}, m2={x2!r}) lies outside the table: "
+            f"{self._why_outside(qq, x1, x2)} ({count} such element(s); first at index {where}); "
+            "pass on_outside='nan' to get NaN instead, or build a table that covers it"
+        )
+
+    @staticmethod
+    def _why_invalid(q: float, m1: float, m2: float) -> str:
+        if not (0.0 <= q <= 1.0):
+            return f"q must lie in [0, 1] and not be NaN, got q={q!r}"
+        if math.isnan(m1) or m1 == math.inf:
+            return f"m1 must not be NaN or +inf, got m1={m1!r}"
+        return f"m2 must be finite and >= 0, got m2={m2!r}"
+
+    def _why_outside(self, q: float, m1: float, m2: float) -> str:
+        if q < self.q[0]:
+            return (
+                f"q={q!r} is below the table's smallest grid q={self.q[0]!r} (and above 1/2, "
                 "so it does not abstain)"
             )
-        else:
-            i = int(np.searchsorted(self.q, qq, side="right") - 1)
-            qi, mi = float(self.q[i]), float(self.big_m[i])
-            if x1 < self.m1g[i, 0]:
-                why = (
-                    f"m1={x1!r} is below the smallest tabulated m1 at the grid row q_i={qi!r}: "
-                    f"a[0] * M(q_i) = {self.a[0]!r} * {mi!r} = {self.m1g[i, 0]!r}"
-                )
-            else:
-                why = (
-                    f"m2={x2!r} is below the smallest tabulated m2 at the grid row q_i={qi!r}: "
-                    f"b[0] * M(q_i) = {self.b[0]!r} * {mi!r} = {self.m2g[i, 0]!r}"
-                )
-        raise ValueError(
-            f"query (q={qq!r}, m1={x1!r}, m2={x2!r}) lies outside the table: {why} "
-            f"({count} such element(s); first at index {where}); pass on_outside='nan' to get "
-            "NaN instead, or build a table that covers it"
+        i = int(np.searchsorted(self.q, q, side="right") - 1)
+        qi, mi = float(self.q[i]), float(self.big_m[i])
+        if m1 < self.m1g[i, 0]:
+            return (
+                f"m1={m1!r} is below the smallest tabulated m1 at the grid row q_i={qi!r}: "
+                f"a[0] * M(q_i) = {self.a[0]!r} * {mi!r} = {self.m1g[i, 0]!r}"
+            )
+        return (
+            f"m2={m2!r} is below the smallest tabulated m2 at the grid row q_i={qi!r}: "
+            f"b[0] * M(q_i) = {self.b[0]!r} * {mi!r} = {self.m2g[i, 0]!r}"
         )

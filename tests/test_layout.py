@@ -110,6 +110,31 @@ def test_the_import_scan_sees_lazy_imports(tmp_path):
     assert _imported_packages(module) == {"hocert"}
 
 
+# The modules of a certify run (docs/architecture.md), each importing only those before it: the
+# row knows nothing of Dask, the Dask tasks nothing of the run.
+RUN_MODULES = ("_row", "_worker", "_inputs", "_plan", "runner")
+
+
+def _hocert_submodules(path: Path) -> set[str]:
+    """The ``hocert`` submodules that ``path``, a module of ``hocert``, imports (lazily too)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    full: list[str] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            full += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            module = ".".join(filter(None, ["hocert" if node.level else "", node.module]))
+            full += [module, *(f"{module}.{alias.name}" for alias in node.names)]
+    return {name.split(".")[1] for name in full if name.startswith("hocert.")}
+
+
+@pytest.mark.parametrize("position", range(len(RUN_MODULES)))
+def test_the_run_modules_import_one_way(position):
+    module = RUN_MODULES[position]
+    later = _hocert_submodules(ROOT / "hocert" / f"{module}.py") & set(RUN_MODULES[position:])
+    assert later == set(), f"hocert/{module}.py imports {sorted(later)}"
+
+
 def test_hocert_all_resolves():
     for name in hocert.__all__:
         assert hasattr(hocert, name), name
@@ -119,7 +144,7 @@ def test_hocert_all_resolves():
 @pytest.mark.parametrize("library", [hocert_solver, hocert_sampling])
 def test_hocert_reexports_the_public_api_of_the_libraries(library):
     missing = sorted(set(library.__all__) - set(hocert.__all__))
-    assert not missing, f"add {missing} to hocert/__init__.py (imports and __all__)"
+    assert not missing, f"hocert/__init__.py must re-export {missing} (from the library's __all__)"
     for name in library.__all__:
         assert getattr(hocert, name) is getattr(library, name), name
 

@@ -26,9 +26,11 @@ __all__ = [
     "CliError",
     "Parser",
     "add_command",
+    "add_out",
     "byte_size",
     "check_figure",
     "check_writable",
+    "comma_separated",
     "finite_float",
     "float_list",
     "grid",
@@ -133,14 +135,20 @@ def byte_size(text: str) -> int:
     return value
 
 
-def float_list(text: str) -> list[float]:
-    """``v1,v2,...``: finite numbers >= 0."""
+def comma_separated(text: str, what: str) -> list[float]:
+    """``v1,v2,...`` as numbers (empty items skipped); an ``ArgumentTypeError`` that calls them
+    ``what`` when one is not a number. The argument types check the values."""
     try:
-        values = [float(v) for v in text.split(",") if v.strip()]
+        return [float(v) for v in text.split(",") if v.strip()]
     except ValueError:
         raise argparse.ArgumentTypeError(
-            f"not a comma-separated list of numbers: {text!r}"
+            f"not a comma-separated list of {what}: {text!r}"
         ) from None
+
+
+def float_list(text: str) -> list[float]:
+    """``v1,v2,...``: finite numbers >= 0."""
+    values = comma_separated(text, "numbers")
     if not values or not all(math.isfinite(v) and v >= 0 for v in values):
         raise argparse.ArgumentTypeError(f"need finite numbers >= 0, got {text!r}")
     return values
@@ -231,6 +239,14 @@ def add_command(
         formatter_class=Formatter,
     )
     return parser
+
+
+def add_out(parser: argparse.ArgumentParser, default: str, what: str = "") -> None:
+    """``--out FILE``, the file a command writes: ``default`` unless given, shown in the help
+    after ``what``."""
+    parser.add_argument(
+        "--out", metavar="FILE", default=default, help=f"{what} ({default})".lstrip()
+    )
 
 
 # ---------------------------------------------------------------------------------------------

@@ -22,8 +22,10 @@ from ._common import (
     EXIT_OK,
     CliError,
     add_command,
+    add_out,
     byte_size,
     check_writable,
+    comma_separated,
     hold_lock,
     int_at_least,
     positive_float,
@@ -107,9 +109,7 @@ def add_parser(sub: Any) -> None:
         help="also certify l2 radii inside each channel's subspace (inputs (C, H, W))",
     )
     p.add_argument("--seed", type=int_at_least(0), default=0, help="run seed (0)")
-    p.add_argument(
-        "--out", metavar="FILE", default=DEFAULT_RESULTS, help=f"results TSV ({DEFAULT_RESULTS})"
-    )
+    add_out(p, DEFAULT_RESULTS, "results TSV")
     p.add_argument(
         "--num-classes", type=int_at_least(2), help="classes (default: the model's output width)"
     )
@@ -205,12 +205,7 @@ def _load_data(path: str | None) -> tuple[np.ndarray, np.ndarray, str]:
 
 def _counts(text: str) -> list[int]:
     """``n1,n2,...``: sample counts >= 2, in any notation that is an integer (``1e5``)."""
-    try:
-        values = [float(v) for v in text.split(",") if v.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"not a comma-separated list of counts: {text!r}"
-        ) from None
+    values = comma_separated(text, "counts")
     if not values or not all(math.isfinite(v) and v == int(v) and v >= 2 for v in values):
         raise argparse.ArgumentTypeError(f"need integers >= 2, got {text!r}")
     return [int(v) for v in values]

@@ -14,6 +14,7 @@ from ._common import (
     EXIT_OK,
     CliError,
     add_command,
+    add_out,
     check_figure,
     check_writable,
     finite_float,
@@ -53,7 +54,7 @@ def add_parser(sub: Any) -> None:
         type=positive_float,
         help="noise level: axes in input units (default: axes in units of sigma)",
     )
-    p.add_argument("--out", metavar="FILE", default=DEFAULT_SLICE, help=f"({DEFAULT_SLICE})")
+    add_out(p, DEFAULT_SLICE)
     p.add_argument(
         "--angles",
         type=int_at_least(8),
