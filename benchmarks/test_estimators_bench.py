@@ -9,6 +9,9 @@ are known: ``m / ||w||_inf`` (l1) and ``m / ||w||_1`` (l_inf). For each d in {64
 ``TRIALS`` simulated inputs of the first-order l1 and l_inf radius (the bounds and solver calls of
 ``SmoothedClassifier.certify``) over Cohen's (l2 radius, over ``sqrt(d)`` for l_inf) and over
 the exact radius, and the samples each estimator needs for a median l1 radius of 1.2x Cohen's.
+:func:`test_sparse_linf` does the same for l_inf with a sparse ``w`` (``SPARSE_K = 10`` ones,
+d in {784, 3072}), where the exact l_inf radius is ``sqrt(d / k)`` times Cohen's over ``sqrt(d)``
+and a first-order radius can beat that fallback.
 
 **Exact simulation of the sufficient statistics.** ``certify`` only uses the vote count and the
 two half means of ``z = eps (1{f(x + sigma eps) = A} - 1/2)``. For a linear classifier the vote
@@ -49,6 +52,8 @@ TRIALS = 15
 DIMS = (64, 784, 3072)
 NS = (10_000, 100_000, 1_000_000)
 ESTIMATORS = ("paper", "mgf")
+SPARSE_K = 10  # nonzero entries of the sparse w of the l_inf rows
+SPARSE_DIMS = (784, 3072)
 SEED = 14
 
 
@@ -64,10 +69,15 @@ def _radii(successes: int, n: int, means: HalfMeans, estimator: str) -> tuple[fl
     return float(cohen_radius(q)), r1, rinf
 
 
-def _simulate(rng: np.random.Generator, d: int, n: int, p_a: float) -> tuple[int, HalfMeans]:
-    """Vote count and half means of ``n`` samples around the point (exact law, see above)."""
+def _simulate(
+    rng: np.random.Generator, d: int, n: int, p_a: float, nonzero: int | None = None
+) -> tuple[int, HalfMeans]:
+    """Vote count and half means of ``n`` samples around the point (exact law, see above);
+    ``w`` is all ones, or ones on the first ``nonzero`` coordinates and zero elsewhere."""
     thresh = -stats.norm.ppf(p_a)  # vote for A iff G >= thresh
-    w = np.full(d, 1.0 / math.sqrt(d))
+    k = d if nonzero is None else nonzero
+    w = np.zeros(d)
+    w[:k] = 1.0 / math.sqrt(k)
     count, halves = 0, []
     for ni in ((n + 1) // 2, n // 2):
         along = 0.0
@@ -144,6 +154,49 @@ def format_table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def sparse_linf_table(p_a: float, trials: int = TRIALS) -> list[dict[str, Any]]:
+    """l_inf (and l1) radii for a sparse ``w``: ones on ``SPARSE_K`` coordinates.
+
+    Exact radii (units of sigma): ``z ||w||_2 / ||w||_1 = z / sqrt(k)`` for l_inf, ``z sqrt(k)``
+    for l1 (``z = Phi^{-1}(p_A)``), so the exact l_inf radius is ``sqrt(d / k)`` times Cohen's
+    over ``sqrt(d)``: this is where a first-order l_inf radius can beat the l2 fallback.
+    """
+    rows = []
+    z = stats.norm.ppf(p_a)
+    k = SPARSE_K
+    for d in SPARSE_DIMS:
+        for n in NS:
+            rng = np.random.default_rng(SEED + 7 * d + n)
+            sims = [_simulate(rng, d, n, p_a, nonzero=k) for _ in range(trials)]
+            for est in ESTIMATORS:
+                r = np.array([_radii(c, n, m, est) for c, m in sims])
+                cohen, l1, linf = r[:, 0], r[:, 1], r[:, 2]
+                rows.append(
+                    {
+                        "d": d,
+                        "n": n,
+                        "estimator": est,
+                        "linf_over_cohen": float(np.median(linf / (cohen / math.sqrt(d)))),
+                        "linf_over_exact": float(np.median(linf / (z / math.sqrt(k)))),
+                        "l1_over_cohen": float(np.median(l1 / cohen)),
+                    }
+                )
+    return rows
+
+
+def format_sparse_table(rows: list[dict[str, Any]]) -> str:
+    lines = [
+        "| d | n | estimator | linf / (Cohen / sqrt d) | linf / exact | l1 / Cohen |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['d']} | {r['n']:.0e} | {r['estimator']} | {r['linf_over_cohen']:.3f} | "
+            f"{r['linf_over_exact']:.4f} | {r['l1_over_cohen']:.3f} |"
+        )
+    return "\n".join(lines)
+
+
 @pytest.mark.benchmark(group="estimators")
 @pytest.mark.parametrize("p_a", P_AS)
 def test_estimator_tightness(benchmark, p_a):
@@ -161,3 +214,18 @@ def test_estimator_tightness(benchmark, p_a):
         # within a few percent of the limit of n -> inf, and the gain is 2-3 %)
         gain = by[d, 10**6, "mgf"]["l1_over_cohen"] / by[d, 10**6, "paper"]["l1_over_cohen"]
         assert gain >= 1.05
+
+
+@pytest.mark.benchmark(group="estimators")
+@pytest.mark.parametrize("p_a", P_AS)
+def test_sparse_linf(benchmark, p_a):
+    """l_inf for a sparse w (k = 10 nonzero entries): the first-order radius beats Cohen's over
+    sqrt(d) once the ||beta||_1 bound is informative, and mgf is never below paper."""
+    rows = benchmark.pedantic(sparse_linf_table, args=(p_a,), rounds=1, iterations=1)
+    print(f"\nsparse w (k = {SPARSE_K}), p_A = {p_a}\n" + format_sparse_table(rows))
+    benchmark.extra_info.update(rows=rows)
+    by = {(r["d"], r["n"], r["estimator"]): r for r in rows}
+    for d in SPARSE_DIMS:
+        for n in NS:
+            assert by[d, n, "mgf"]["linf_over_cohen"] >= by[d, n, "paper"]["linf_over_cohen"]
+            assert by[d, n, "mgf"]["linf_over_exact"] <= 1.0

@@ -1,10 +1,11 @@
-"""The "mgf" estimators of the gradient norms (docs/math.md, section 7).
+"""The "mgf" inequality of the gradient norms (docs/math.md, section 7).
 
 Cramer-Chernoff bounds with the exact second moment 1/4 of every projection of ``z``: the MGF
-bound ``R(s)`` (:func:`_mgf_excess`), the width of one unit projection (:func:`_mgf_width`,
-also :func:`hocert_sampling.bounds.projection_width`) and the norm bounds built from it, on
-checked inputs. :mod:`hocert_sampling.bounds` checks the arguments and dispatches on
-``estimator``; the quadratic roots are those of Table 1 (:mod:`hocert_sampling._paper`).
+bound ``R(s)`` (:func:`_mgf_excess`), the width of one unit projection
+(:func:`projection_width`, also :func:`hocert_sampling.bounds.projection_width`) and the
+widths of the l1 and (conditional) l2 estimators built from it. Only the widths live here;
+:mod:`hocert_sampling.bounds` turns them into the norm bounds (the skeleton shared with
+:mod:`hocert_sampling._paper`) and checks the arguments.
 """
 
 from __future__ import annotations
@@ -16,10 +17,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 from scipy import optimize, special
 
-from ._paper import _lower_root, _upper_root
-
 if TYPE_CHECKING:
-    from .bounds import FloatArray, HalfMeans
+    from .bounds import HalfMeans
 
 #: Terms of the power series of :func:`_mgf_excess` below ``_SERIES_MAX``.
 _SERIES_P = np.arange(2, 80, dtype=np.float64)
@@ -54,7 +53,7 @@ def _log_mgf_bound(s: float, k: float) -> float:
 
 
 @functools.lru_cache(maxsize=4096)
-def _mgf_width(n: float, ell: float, k: float) -> float:
+def projection_width(n: float, ell: float, k: float) -> float:
     """Width ``t`` with ``P(<u, mean of n z - beta> >= t) <= exp(-ell)`` for a fixed unit ``u``.
 
     Chernoff: for every ``lam > 0`` the width ``(ell / n + psi(lam)) / lam`` is valid, with
@@ -79,58 +78,21 @@ def _mgf_width(n: float, ell: float, k: float) -> float:
     return min(best, math.sqrt(2.0 * k * ell / n))  # the sub-Gaussian width is valid too
 
 
-def _l2_widths_b(m: HalfMeans, ell: float, k: float) -> tuple[float, float]:
-    """``(c, t)`` of the mgf l2 estimator at per-tail level ``exp(-ell)``.
+def l1_width(d: int, n: float, ell: float, k: float) -> float:
+    """``sqrt(d) width(n, ell)``: the ``2^d`` sign vectors ``s / sqrt(d)`` are unit projections."""
+    return math.sqrt(d) * projection_width(n, ell, k)
+
+
+def l2_widths(m: HalfMeans, ell: float, k: float) -> tuple[float, float]:
+    """``(c, t)`` of the conditional l2 estimator at per-tail level ``exp(-ell)``.
 
     The conditioning half ``C`` is the larger one (``Y`` on a tie), ``F`` the other:
     ``X.Y = ||beta||^2 + <beta, C - beta> + <F - beta, C>``, with ``|<beta, C - beta>| <=
     ||beta|| c`` (a fixed direction) and ``|<F - beta, C>| <= ||C|| w`` (a direction that is
-    independent of ``F``): ``c = width(n_C)``, ``t = ||C|| width(n_F)``.
+    independent of ``F``): ``c = width(n_C)``, ``t = ||C|| width(n_F)``. ``m.dim`` is not used.
     """
     if m.n1 > m.n2:
         n_c, n_f, c_norm = m.n1, m.n2, m.x_norm
     else:
         n_c, n_f, c_norm = m.n2, m.n1, m.y_norm
-    return _mgf_width(n_c, ell, k), c_norm * _mgf_width(n_f, ell, k)
-
-
-def _l2_bounds_b(m: HalfMeans, a: float, k: float) -> tuple[float, float]:
-    """MGF form of :func:`_l2_bounds` (four tails at ``a / 4``)."""
-    if m.dim == 0:
-        return 0.0, 0.0
-    c, t = _l2_widths_b(m, math.log(4.0 / a), k)
-    return _lower_root(m.xy - t, c), _upper_root(m.xy + t, c)
-
-
-def _l2_upper_b(m: HalfMeans, a: float, k: float) -> float:
-    """MGF form of :func:`_l2_upper` (two tails at ``a / 2``)."""
-    if m.dim == 0:
-        return 0.0
-    c, t = _l2_widths_b(m, math.log(2.0 / a), k)
-    return _upper_root(m.xy + t, c)
-
-
-def _l2_lower_b(m: HalfMeans, a: float, k: float) -> float:
-    """MGF form of :func:`_l2_lower` (two tails at ``a / 2``)."""
-    if m.dim == 0:
-        return 0.0
-    c, t = _l2_widths_b(m, math.log(2.0 / a), k)
-    return _lower_root(m.xy - t, c)
-
-
-def _linf_upper_b(mean: FloatArray, n: float, a: float, k: float) -> float:
-    """MGF form of :func:`_linf_upper` (union over ``2 d`` coordinate tails)."""
-    if mean.size == 0:
-        return 0.0
-    width = _mgf_width(n, math.log(2.0 * mean.size / a), k)
-    return float(np.max(np.abs(mean))) + width
-
-
-def _l1_upper_b(mean: FloatArray, n: float, a: float, k: float) -> float:
-    """MGF form of :func:`_l1_upper` (union over the ``2^d`` sign vectors ``s``, each
-    ``<s / sqrt(d), Xbar - beta>`` a unit projection)."""
-    d = mean.size
-    if d == 0:
-        return 0.0
-    ell = d * math.log(2.0) + math.log(1.0 / a)
-    return float(np.sum(np.abs(mean))) + math.sqrt(d) * _mgf_width(n, ell, k)
+    return projection_width(n_c, ell, k), c_norm * projection_width(n_f, ell, k)

@@ -54,9 +54,11 @@ Checked once
 
 from __future__ import annotations
 
+import functools
 import math
 import operator
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -251,27 +253,105 @@ def _clopper_pearson(successes: int, n: int, a: float) -> float:
 
 
 # --------------------------------------------------------------------------------------------
-# Dispatch on the estimator
+# The estimators: one skeleton, two inequalities
 # --------------------------------------------------------------------------------------------
 
-_HalfFn = Any  # Callable[[HalfMeans, float, float], ...]
 
-#: ``{estimator: {bound: function of checked inputs}}``.
+@dataclass(frozen=True)
+class _Widths:
+    """The inequality of one estimator: the widths its bounds add to (or take from) the
+    estimates. Everything else about a bound is the skeleton below, shared by the estimators.
+
+    Attributes
+    ----------
+    projection : callable
+        ``projection(n, ell, k) -> t`` with ``P(<u, mean of n z - beta> >= t) <= exp(-ell)`` for a
+        unit ``u`` fixed (or independent of the mean).
+    l1 : callable
+        ``l1(d, n, ell, k)``: ``sqrt(d) projection(n, ell, k)``, the width of the union over
+        the ``2^d`` sign vectors (each estimator rounds it its own way).
+    l2 : callable
+        ``l2(means, ell, k) -> (c, t)``: each of ``+-<linear term> >= c ||beta||`` and
+        ``+-<cross term> >= t`` has probability at most ``exp(-ell)``.
+    """
+
+    projection: Callable[[float, float, float], float]
+    l1: Callable[[int, float, float, float], float]
+    l2: Callable[[HalfMeans, float, float], tuple[float, float]]
+
+
+#: ``{estimator: its widths}``.
+_WIDTHS: dict[str, _Widths] = {
+    "paper": _Widths(_paper.projection_width, _paper.l1_width, _paper.l2_widths),
+    "mgf": _Widths(_mgf.projection_width, _mgf.l1_width, _mgf.l2_widths),
+}
+
+
+def _upper_root(s: float, c: float) -> float:
+    """Largest b >= 0 with ``b^2 - c b <= s`` (``c / 2`` if the event cannot hold)."""
+    return 0.5 * (c + math.sqrt(max(c * c + 4.0 * s, 0.0)))
+
+
+def _lower_root(s: float, c: float) -> float:
+    """Smallest b >= 0 with ``b^2 + c b >= s`` (stable form of ``(-c + sqrt(c^2 + 4s)) / 2``)."""
+    if s <= 0.0:
+        return 0.0
+    return 2.0 * s / (c + math.sqrt(c * c + 4.0 * s))
+
+
+def _l2_bounds(w: _Widths, m: HalfMeans, a: float, k: float) -> tuple[float, float]:
+    """:func:`l2_norm_bounds` of checked inputs: four tails at ``a / 4``."""
+    if m.dim == 0:
+        return 0.0, 0.0
+    c, t = w.l2(m, math.log(4.0 / a), k)
+    return _lower_root(m.xy - t, c), _upper_root(m.xy + t, c)
+
+
+def _l2_upper(w: _Widths, m: HalfMeans, a: float, k: float) -> float:
+    """:func:`l2_norm_upper` of checked inputs: two tails at ``a / 2``."""
+    if m.dim == 0:
+        return 0.0
+    c, t = w.l2(m, math.log(2.0 / a), k)
+    return _upper_root(m.xy + t, c)
+
+
+def _l2_lower(w: _Widths, m: HalfMeans, a: float, k: float) -> float:
+    """:func:`l2_norm_lower` of checked inputs: two tails at ``a / 2``."""
+    if m.dim == 0:
+        return 0.0
+    c, t = w.l2(m, math.log(2.0 / a), k)
+    return _lower_root(m.xy - t, c)
+
+
+def _linf_upper(w: _Widths, mean: FloatArray, n: float, a: float, k: float) -> float:
+    """:func:`linf_norm_upper` of checked inputs: a union over ``2 d`` coordinate tails."""
+    if mean.size == 0:
+        return 0.0
+    return float(np.max(np.abs(mean))) + w.projection(n, math.log(2.0 * mean.size / a), k)
+
+
+def _l1_upper(w: _Widths, mean: FloatArray, n: float, a: float, k: float) -> float:
+    """:func:`l1_norm_upper` of checked inputs: a union over the ``2^d`` sign vectors."""
+    d = mean.size
+    if d == 0:
+        return 0.0
+    ell = d * math.log(2.0) + math.log(1.0 / a)
+    return float(np.sum(np.abs(mean))) + w.l1(d, n, ell, k)
+
+
+_HalfFn = Any  # Callable[[HalfMeans, float, float], ...] or Callable[[FloatArray, float, ...]]
+
+#: ``{estimator: {bound: function of checked inputs}}``: the skeleton with each estimator's
+#: widths.
 _IMPL: dict[str, dict[str, _HalfFn]] = {
-    "paper": {
-        "l2_bounds": _paper._l2_bounds,
-        "l2_upper": _paper._l2_upper,
-        "l2_lower": _paper._l2_lower,
-        "linf_upper": _paper._linf_upper,
-        "l1_upper": _paper._l1_upper,
-    },
-    "mgf": {
-        "l2_bounds": _mgf._l2_bounds_b,
-        "l2_upper": _mgf._l2_upper_b,
-        "l2_lower": _mgf._l2_lower_b,
-        "linf_upper": _mgf._linf_upper_b,
-        "l1_upper": _mgf._l1_upper_b,
-    },
+    est: {
+        "l2_bounds": functools.partial(_l2_bounds, w),
+        "l2_upper": functools.partial(_l2_upper, w),
+        "l2_lower": functools.partial(_l2_lower, w),
+        "linf_upper": functools.partial(_linf_upper, w),
+        "l1_upper": functools.partial(_l1_upper, w),
+    }
+    for est, w in _WIDTHS.items()
 }
 
 
@@ -317,9 +397,7 @@ def projection_width(
     nf = check_sample_count(n, "n")
     e = check_positive(ell, "ell")
     kk = check_positive(k, "variance proxy k")
-    if check_estimator(estimator) == "paper":
-        return math.sqrt(2.0 * kk * e / nf)
-    return _mgf._mgf_width(nf, e, kk)
+    return _WIDTHS[check_estimator(estimator)].projection(nf, e, kk)
 
 
 # --------------------------------------------------------------------------------------------

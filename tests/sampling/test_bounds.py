@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from scipy import stats
 from statsmodels.stats.proportion import proportion_confint
 
-from hocert_sampling import _paper
+from hocert_sampling import bounds
 from hocert_sampling.bounds import (
     ESTIMATORS,
     SUBGAUSSIAN_K,
@@ -243,6 +243,57 @@ def test_linf_l1_hand_computed():
     assert math.isclose(linf, 0.3 + 0.112641, rel_tol=1e-6)  # sqrt(log(160) / 400)
 
 
+# Values of the "paper" estimators before the estimators were factored into one skeleton with
+# per-estimator widths (issue 14); the refactor reproduced them bit for bit on 400 random inputs.
+# Dyadic half means make X.Y and the pooled means exact; the tolerance allows one libm ulp.
+_PAPER_GOLDEN = [
+    # (n1, n2, alpha), (pair), upper, lower at dim = 20, linf, l1
+    (
+        (1000, 999, 1e-3),
+        (0.5604919453397186, 0.7220784052329923),
+        0.7181476915169112,
+        0.5606589465377708,
+        0.5145805620260876,
+        1.8097372770755893,
+    ),
+    (
+        (10**6, 10**6, 1e-7),
+        (0.6340938124033625, 0.6406778991612623),
+        0.640611562621102,
+        0.6341548993930173,
+        0.4409028164760926,
+        1.5728067492851618,
+    ),
+    (
+        (50, 70, 0.3),
+        (0.29277127901374395, 0.7522615445408545),
+        0.7108793898918835,
+        0.2588394752987668,
+        0.6020239104556978,
+        1.1193047708813646,
+    ),
+]
+
+
+@pytest.mark.parametrize("case", _PAPER_GOLDEN)
+def test_paper_estimators_reproduce_earlier_values(case):
+    (n1, n2, a), pair, upper, lower, linf, l1 = case
+    x = np.array([0.25, -0.125, 0.5, 0.0625, 0.0, -0.375, 0.125, 0.25])
+    y = np.array([0.125, -0.25, 0.375, 0.0, 0.0625, -0.25, 0.25, 0.125])
+    if n1 == 50:
+        x, y = x[:3], y[:3]
+    got = [
+        *l2_norm_bounds(x, y, n1, n2, a, estimator="paper"),
+        l2_norm_upper(x, y, n1, n2, a, estimator="paper"),
+        l2_norm_lower(x, y, n1, n2, a, estimator="paper", dim=20),
+        linf_norm_upper(pooled_mean(x, y, n1, n2), n1 + n2, a, estimator="paper"),
+        l1_norm_upper(pooled_mean(x, y, n1, n2), n1 + n2, a, estimator="paper"),
+    ]
+    want = [*pair, upper, lower, linf, l1]
+    for g, w in zip(got, want):
+        assert math.isclose(g, w, rel_tol=4e-16), (g, w)
+
+
 def test_pooled_mean():
     x, y = np.array([1.0, 2.0]), np.array([4.0, 8.0])
     np.testing.assert_allclose(pooled_mean(x, y, 1, 3), [3.25, 6.5])
@@ -388,9 +439,9 @@ def test_half_means_compute_x_dot_y_once(monkeypatch):
     monkeypatch.setattr(HalfMeans, "xy", prop)
     m = HalfMeans.checked(GOOD, 2 * GOOD, 10, 20)
     a = 0.01
-    pair = _paper._l2_bounds(m, a, K)
-    upper = _paper._l2_upper(m, a, K)
-    lower = _paper._l2_lower(m, a, K)
+    pair = bounds._impl("paper", "l2_bounds")(m, a, K)
+    upper = bounds._impl("paper", "l2_upper")(m, a, K)
+    lower = bounds._impl("paper", "l2_lower")(m, a, K)
     assert len(calls) == 1
     assert pair == l2_norm_bounds(GOOD, 2 * GOOD, 10, 20, a, estimator="paper")
     assert lower == l2_norm_lower(GOOD, 2 * GOOD, 10, 20, a, estimator="paper")
