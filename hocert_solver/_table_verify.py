@@ -3,9 +3,10 @@
 The stored radius of a cell is re-proved from the stored multipliers (the solver's own witness
 check, ``_integrals.certified_dual``) or the closed-form strip witness
 (``_strip.strip_dual``), or needs no proof (0, at most Cohen's radius, +inf on the boundary
-of the feasible disk). ``RadiusTable.verify`` runs it on a whole table, ``RadiusTable.load`` on
-a file, a build on each chunk before merging it, and a build's tasks settle their radii
-(``_settle_cells``) so that it holds with a margin on any machine.
+of the feasible disk). ``RadiusTable.verify`` runs it on a whole table (with the table-level
+checks of :func:`table_problems`), ``RadiusTable.load`` on a file, a build on each chunk before
+merging it, and a build's tasks settle their radii (``_settle_cells``) so that it holds with a
+margin on any machine.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numba import njit, prange
@@ -31,7 +33,10 @@ from .directional import (
     max_gradient_norm,
 )
 
-__all__ = ["TableVerification", "verify_table"]
+if TYPE_CHECKING:
+    from ._lookup import LookupIndex
+
+__all__ = ["TableVerification", "table_problems", "verify_table"]
 
 # A radius r <= Phi^{-1}(q) needs no witness (Cohen's radius is the radius at m1 = -inf,
 # m2 = 0, and R is non-decreasing in m1 and m2). SciPy's ndtri is within 4 ulps of Phi^{-1}
@@ -367,3 +372,24 @@ def verify_table(
         problems=problems(),
         seconds=time.perf_counter() - t0,
     )
+
+
+def table_problems(
+    q: FloatArray, big_m: FloatArray, index: LookupIndex, derived: LookupIndex
+) -> tuple[str, ...]:
+    """Table-level checks of ``RadiusTable.verify``: ``big_m`` and the arrays lookups read.
+
+    ``index`` is what the table's lookups read, ``derived`` the same derived afresh from the
+    table's grid, ``big_m``, values and status.
+    """
+    problems = []
+    m_expected = max_gradient_norm(q)
+    off = ~(np.abs(big_m - m_expected) <= 1e-12 * m_expected)
+    if off.any():
+        problems.append(
+            f"big_m differs from max_gradient_norm(q) by more than 1e-12 relative at "
+            f"{int(off.sum())} q rows (first: i = {int(np.flatnonzero(off)[0])})"
+        )
+    for name in index.differences(derived):
+        problems.append(f"the {name} read by lookups differs from the one derived")
+    return tuple(problems)

@@ -15,8 +15,8 @@ probability bound itself (``1/2 <= q_i < 1``; the default grid is uniform in
 largest possible gradient norm (``-1 <= a <= 1``, ``0 <= b <= 1``). The cell ``(i, j, k)``
 holds ``directional_radius(q_i, A[i, j], B[i, k])`` with the float products
 ``A[i, j] = a_j * M_i`` and ``B[i, k] = b_k * M_i``, ``M_i = max_gradient_norm(q_i)``; the
-value ``a_j = -1`` is stored as ``A[i, j] = -inf`` ("no information on m1", which is the same
-problem: ``E[X f] >= -M(q)`` holds for every feasible ``f``, so ``m1 <= -M(q)`` adds nothing).
+value ``a_j = -1`` is stored as ``A[i, j] = -inf`` ("no information on m1": ``E[X f] >= -M(q)``
+holds for every feasible ``f``, so every ``m1 <= -M(q)`` states the same problem).
 Cells outside the feasible disk ``max(a, 0)^2 + b^2 <= 1`` are not solved (status SKIPPED).
 
 Soundness of a lookup
@@ -65,7 +65,6 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from concurrent.futures import Executor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, overload
 
@@ -79,15 +78,13 @@ from ._table_build import TableBuild, check_build_options, describe_executor
 from ._table_errors import TableBuildError, TableFormatError, TableVerificationError
 from ._table_grid import SKIPPED, FloatArray, Int8Array, default_grid, validate_contents
 from ._table_io import TABLE_FORMAT_VERSION
-from ._table_verify import TableVerification, verify_table
-from .directional import CONVERGED, STATUS_NAMES, directional_radius, max_gradient_norm
+from ._table_tightness import TightnessReport, tightness_report
+from ._table_verify import TableVerification, table_problems, verify_table
+from .directional import STATUS_NAMES
 
-# The class is a facade over one private module per concept: _table_grid (the grid, the
-# constructor's checks, SKIPPED), _lookup (the Numba lookup kernel and the arrays it reads,
-# OUTSIDE), _table_verify (re-proving stored radii), _table_io (the table file and build
-# checkpoints, TABLE_FORMAT_VERSION), _table_build (chunks on any Executor, or in this process)
-# and _table_errors (the exceptions). Dask clusters are the application's (hocert.cluster).
-# The public names are re-exported here.
+# The class is a facade over one private module per concept (docs/architecture.md: _table_grid,
+# _lookup, _table_verify, _table_io, _table_build, _table_tightness, _table_errors); the public
+# names are re-exported here. Dask clusters are the application's (hocert.cluster).
 __all__ = [
     "OUTSIDE",
     "SKIPPED",
@@ -105,77 +102,12 @@ _LOOKUP_STATUS_NAMES = {**STATUS_NAMES, OUTSIDE: "outside", SKIPPED: "skipped"}
 OnBad = Literal["raise", "nan"]
 
 
-@dataclass(frozen=True)
-class TightnessReport:
-    """Table lookups next to direct solver radii for the same queries.
-
-    Attributes
-    ----------
-    lookup, direct : ndarray of float64
-        ``RadiusTable.lookup`` and ``directional_radius`` radii (units of sigma).
-    lookup_status, direct_status : ndarray of int8
-        Their status codes.
-    """
-
-    lookup: FloatArray
-    direct: FloatArray
-    lookup_status: Int8Array
-    direct_status: Int8Array
-
-    @property
-    def ratio(self) -> FloatArray:
-        """``lookup / direct`` where ``direct`` is finite and positive, else NaN."""
-        d = self.direct
-        good = np.isfinite(d) & (d > 0.0)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return np.where(good, self.lookup / np.where(good, d, 1.0), np.nan)
-
-    @property
-    def gap(self) -> FloatArray:
-        """``direct - lookup`` (units of sigma; ``inf`` where only ``direct`` is infinite)."""
-        with np.errstate(invalid="ignore"):
-            return self.direct - self.lookup
-
-    def n_above_direct(self, rtol: float = 1e-6) -> int:
-        """Lookups above the CONVERGED direct radius by more than ``rtol * max(1, direct)``.
-
-        Both radii are certified lower bounds of the same R, and the direct one is within
-        the solver accuracy (1e-6 relative) of R, so this is 0 for a sound table.
-        """
-        good = self.direct_status == CONVERGED
-        tol = rtol * np.maximum(1.0, np.where(np.isfinite(self.direct), self.direct, 1.0))
-        with np.errstate(invalid="ignore"):
-            above = good & (self.lookup > self.direct + tol)
-        return int(np.count_nonzero(above))
-
-    def summary(self) -> dict[str, float]:
-        """Median, 5 % and 1 % quantiles and minimum of the ratio, and soundness counts."""
-        r = self.ratio.ravel()
-        r = r[np.isfinite(r)]
-        stats: dict[str, float] = {
-            "n": float(self.lookup.size),
-            "n_ratio": float(r.size),
-            "n_direct_inf": float(np.count_nonzero(np.isinf(self.direct))),
-            "n_above_direct": float(self.n_above_direct()),
-        }
-        if r.size:
-            stats.update(
-                median_ratio=float(np.median(r)),
-                p05_ratio=float(np.quantile(r, 0.05)),
-                p01_ratio=float(np.quantile(r, 0.01)),
-                min_ratio=float(r.min()),
-                mean_ratio=float(r.mean()),
-            )
-        return stats
-
-
 class RadiusTable:
     """A precomputed grid of certified radii with sound (lower-bound) lookups.
 
-    Normally made by :meth:`build` (on any Executor, a local Dask cluster by default) or
-    :meth:`load`. See the module docstring for the grid convention and the proof that
-    :meth:`lookup` returns a lower bound of the radius of Theorem 3 (docs/math.md, "Lookup
-    tables").
+    Normally made by :meth:`build` (in this process or on any Executor) or :meth:`load`. See
+    the module docstring for the grid convention and the proof that :meth:`lookup` returns a
+    lower bound of the radius of Theorem 3 (docs/math.md, "Lookup tables").
 
     Parameters
     ----------
@@ -418,14 +350,7 @@ class RadiusTable:
         TightnessReport
             Both radii (units of sigma) and statuses; ``.ratio``, ``.gap`` and ``.summary()``.
         """
-        lk, lst = self.lookup(q, m1, m2, return_status=True)
-        res = directional_radius(q, m1, m2)
-        return TightnessReport(
-            lookup=np.asarray(lk),
-            direct=np.asarray(res.radius),
-            lookup_status=np.asarray(lst),
-            direct_status=np.asarray(res.status),
-        )
+        return tightness_report(self.lookup, q, m1, m2)
 
     # ---------------------------------------------------------------- verification
     def verify(self) -> TableVerification:
@@ -441,25 +366,18 @@ class RadiusTable:
         * ``0 <= r <= Phi^{-1}(q_i)`` (rounded down by 8 ulps): Cohen's radius, which is the
           radius at ``m1 = -inf, m2 = 0``, needs no witness (R is non-decreasing);
         * otherwise the dual witness with the stored multipliers ``lam[i, j, k]`` gives
-          ``D(lam; r) > 1/2`` after its error bound (``_integrals.certified_dual``, the check
+          ``D(lam; r) > 1/2`` after its error bound (``_dual.certified_excess``, the check
           the solver uses), or the closed-form witness of the strip radius ``R(q_i, m1, 0)``
           does (``_strip.strip_dual``). By weak duality either proves ``r <= R``.
 
-        Table-level checks: ``big_m`` equals ``max_gradient_norm(q)`` (1e-12 relative; the
-        constructor refuses more), the lookup grids ``A``, ``B`` are ``a_j M_i``, ``b_k M_i``,
-        and the arrays the lookups read (:attr:`lookup_values` and its status) equal the
-        prefix maxima recomputed from :attr:`values` and :attr:`status`. So every lookup
-        reads a value that is proved at a corner the query dominates (module docstring).
-
-        What is not re-proved: that CONVERGED radii are within the solver accuracy of ``R``
-        (statuses other than ABSTAIN are not checked; a lowered value is still sound), and
-        the quadrature error of the witness, which is estimated as in the solver
-        (docs/math.md). A table without multipliers (format version 1) fails every cell whose
-        radius needs a first-order witness.
-
-        Cost: one witness evaluation per cell (about 7 us), in parallel (Numba): about 0.3 s
-        for the 42,600 solved cells of :meth:`default_grid` (2-core machine;
-        docs/benchmarks.md), a twentieth of the time to build it.
+        Table-level checks: ``big_m`` equals ``max_gradient_norm(q)`` (1e-12 relative), and the
+        arrays lookups read (the grids ``A``, ``B``, :attr:`lookup_values` and its status) equal
+        those derived afresh from the grid, :attr:`values` and :attr:`status`; so every lookup
+        reads a value proved at a corner the query dominates (module docstring). Not re-proved:
+        that CONVERGED radii are within the solver accuracy of ``R`` (a lowered value is still
+        sound); a table without multipliers (format version 1) fails every cell that needs a
+        first-order witness (docs/math.md, section 8). Cost: about 7 us per cell, in parallel
+        (0.3 s for :meth:`default_grid`, 2 cores; docs/benchmarks.md).
 
         Returns
         -------
@@ -477,22 +395,8 @@ class RadiusTable:
             self._values,
             self._status,
             self._lam,
-            self._derived_problems,
+            lambda: table_problems(self._q, self._big_m, index, self._derive_index()),
         )
-
-    def _derived_problems(self) -> tuple[str, ...]:
-        """Table-level checks of :meth:`verify`: ``big_m`` and the arrays lookups read."""
-        problems = []
-        m_expected = max_gradient_norm(self._q)
-        off = ~(np.abs(self._big_m - m_expected) <= 1e-12 * m_expected)
-        if off.any():
-            problems.append(
-                f"big_m differs from max_gradient_norm(q) by more than 1e-12 relative at "
-                f"{int(off.sum())} q rows (first: i = {int(np.flatnonzero(off)[0])})"
-            )
-        for name in self._index.differences(self._derive_index()):
-            problems.append(f"the {name} read by lookups differs from the one derived")
-        return tuple(problems)
 
     # ---------------------------------------------------------------- save / load
     def save(self, path: str | os.PathLike[str]) -> None:
@@ -503,15 +407,8 @@ class RadiusTable:
         version 1) and a JSON ``metadata`` string with the format version, solver version,
         solver tolerance, grid convention and creation time.
         """
-        arrays = {
-            "q": self._q,
-            "a": self._a,
-            "b": self._b,
-            "big_m": self._big_m,
-            "values": self._values,
-            "status": self._status,
-            "lam": self._lam,
-        }
+        names = ("q", "a", "b", "big_m", "values", "status", "lam")
+        arrays = {name: getattr(self, f"_{name}") for name in names}
         _table_io.write_table(Path(path), arrays, self.metadata, self.status_counts())
 
     @classmethod
@@ -525,9 +422,8 @@ class RadiusTable:
         """Read a table written by :meth:`save`, validating its format and contents.
 
         A table is something people share and download, so by default every stored radius is
-        re-proved from the file's own grid and witness multipliers (:meth:`verify`) and a
-        table with any failing cell is refused. That costs one witness evaluation per cell:
-        about 0.3 s for the default table (42,600 solved cells, 2 cores; docs/benchmarks.md).
+        re-proved from the file's own grid and witness multipliers (:meth:`verify`; 0.3 s for
+        the default table) and a table with any failing cell is refused.
 
         Parameters
         ----------
@@ -635,12 +531,10 @@ class RadiusTable:
         solved.
 
         Each task stores, with every radius, the multipliers of the witness that proves it,
-        and settles the radius against the verifier's own check (:meth:`verify`): radii whose
-        witness holds with less than ``1e-12`` to spare under that check are stepped back
-        until it holds (in the default table the 4,028 strip radii of the ``b = 0`` column,
-        by about 1e-12 relative, and 3 others, by at most 3e-8: far inside the solver's 1e-6
-        accuracy). So a table verifies on any machine, and each chunk is verified before it
-        is merged.
+        and settles the radius against the verifier's own check (:meth:`verify`) with ``1e-12``
+        to spare, stepping back the few that hold with less (by at most 3e-8 relative, far
+        inside the solver's 1e-6 accuracy; docs/math.md, section 8). So a table verifies on
+        any machine, and each chunk is verified before it is merged.
 
         Examples
         --------

@@ -10,7 +10,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ._common import EXIT_OK, CliError, add_command, check_figure, int_at_least, positive_float
+from ._common import (
+    EXIT_OK,
+    CliError,
+    add_command,
+    add_out,
+    check_figure,
+    int_at_least,
+    positive_float,
+)
 
 __all__ = ["DEFAULT_PLOT", "add_parser", "add_reading_options", "load_runs", "run"]
 
@@ -56,7 +64,7 @@ def add_parser(sub: Any) -> None:
         "  hocert plot hocert_results.tsv cohen_certify.tsv --sigma 0.25 --out fig.pdf",
     )
     add_reading_options(p)
-    p.add_argument("--out", metavar="FILE", default=DEFAULT_PLOT, help=f"({DEFAULT_PLOT})")
+    add_out(p, DEFAULT_PLOT)
     p.set_defaults(func=run)
 
 

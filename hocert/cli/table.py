@@ -23,6 +23,7 @@ from ._common import (
     EXIT_OK,
     CliError,
     add_command,
+    add_out,
     check_writable,
     finite_float,
     grid,
@@ -126,7 +127,7 @@ def _add_build(tsub: Any) -> None:
         "  hocert table build --out t.npz --scheduler tcp://10.0.0.5:8786 --checkpoint ckpt/\n"
         "  hocert table build --out t.npz --q-grid 0.6,0.9,0.99 --scheduler synchronous",
     )
-    b.add_argument("--out", metavar="FILE", default=DEFAULT_TABLE, help=f"({DEFAULT_TABLE})")
+    add_out(b, DEFAULT_TABLE)
     b.add_argument("--preset", choices=tuple(PRESETS), default="default", help="(default)")
     grids = b.add_mutually_exclusive_group()
     grids.add_argument("--q-grid", type=grid, metavar="GRID", help="q values in [1/2, 1)")

@@ -9,7 +9,7 @@ import pytest
 import hocert
 from hocert.examples import load_example
 from hocert.results import ResultsMismatch, read_meta
-from hocert.runner import RunInputError, plan_dataset
+from hocert.runner import RunInputError
 
 FAST = {"n0": 20, "n": 200, "batch": 200}
 
@@ -54,14 +54,3 @@ def test_certify_dataset_input_errors(tmp_path):
     with pytest.raises(RunInputError, match="expected scores"):
         hocert.certify_dataset(lambda b: np.zeros(3), x[:3], y[:3], out=out, sigma=0.25)
     assert not out.exists()
-
-
-def test_plan_dataset_predicts_per_candidate():
-    _, x, y = load_example()
-    plan = plan_dataset(
-        _scores(), x, y, sigma=0.25, n0=1000, candidates=(1000, 10_000), max_inputs=2
-    )
-    assert plan.indices == (0, 1)
-    assert len(plan.plans) == 2
-    assert plan.median(1000, "radius_cohen") <= plan.median(10_000, "radius_cohen")
-    assert "l1/cohen" in plan.table()

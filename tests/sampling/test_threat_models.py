@@ -1,7 +1,7 @@
 """The threat-model registry (hocert_sampling.threat_models) and what it drives in ``certify``.
 
 The result columns and the figures built from the registry are tested in tests/app
-(test_runner.py, test_plotting.py).
+(test_row.py, test_plotting.py).
 """
 
 from __future__ import annotations
