@@ -13,13 +13,20 @@ import math
 
 import numpy as np
 from numba import njit
+from scipy import special
 
 from ._newton import GUIDE, NEWTON_BUDGETS, _solve_modes, copy_into
 from ._normal import expm1_minus_x, phi
 from ._strip import certified_strip_radius
+from ._warm_start import Z_MAX
 
 # Steps of the continuation in m2 before it gives up.
 MAX_CONTINUATION = 60
+# Beyond the warm-start tables' z (1 - q below this, 12 binary64 values of q) the continuation
+# in m2 is not tried: there it spent 4-11 ms per point (a third of the adversarial mix's time),
+# failed on half of them, and where it converged it was a point pulled far inward (edge_gap
+# 0.25-0.5) whose radius gains at most 2% over the strip radius, FALLBACK either way.
+TAIL_BEYOND_TABLES = float(special.ndtr(-Z_MAX))
 
 
 @njit(cache=True)
@@ -44,6 +51,36 @@ def _strip_start(q, m1, m2, w2, w1, r0, theta):
     theta[1] = k1
     theta[2] = m2 / dens if dens > 0.0 else m2
     theta[3] = r0
+
+
+# The small-radius start is tried where its first-order radius is below this: the start's
+# error is second order in r.
+SMALL_R = 1e-3
+
+
+@njit(cache=True)
+def _small_radius_start(q, a, b, z, big_m, theta):
+    """theta for a radius that q near 1/2 makes tiny, where m1 is slack; False if not such a case.
+
+    For r -> 0, p(r) = E[f (1 + r X)] + O(r^2), so the worst-case classifier minimises E[X f]
+    over E f = q, E[Y f] >= m2, E[X f] >= m1: the half-space y >= -(z - a' x) / b with
+    a' = sqrt(1 - b^2), whose E[X f] = -M(q) a', when m1 <= -M(q) a' (a <= -a': m1 slack, l1 = 0).
+    Then R = (q - 1/2) / (M(q) a') to first order, and the multipliers of that half-space are
+    k1 = -r (l1 = 0), l2 = r b / a', k0 = r z / a' (u = (k0 + k1 x) / l2 + O(r)). Newton from
+    there converges in 0-2 steps, where the strip start (far from this near-half-space) took
+    hundreds of iterations and often failed.
+    """
+    ap = math.sqrt(max(1.0 - b * b, 0.0))
+    if not (ap > 0.0 and b > 0.0 and a <= -ap):
+        return False
+    r0 = (q - 0.5) / (big_m * ap)
+    if not (0.0 < r0 <= SMALL_R):
+        return False
+    theta[0] = r0 * z / ap
+    theta[1] = -r0
+    theta[2] = r0 * b / ap
+    theta[3] = r0
+    return True
 
 
 @njit(cache=True)
@@ -171,7 +208,8 @@ def _solve_cold(theta, q, m1, m2, a, b, big_m, scale, integ, w2, w1, r_strip):
     first. The path in m2 has not been seen to succeed where the ray failed.
 
     gap_ok > 0 (with ok False) means theta solves the point pulled inward along the ray to the
-    gap gap_ok (see _ray_continuation); the caller may certify that point instead.
+    gap gap_ok (see _ray_continuation); the caller may certify that point instead. Beyond the
+    warm-start tables (1 - q < TAIL_BEYOND_TABLES) the path in m2 is not followed.
     """
     nit = 0
     gap_ok = -1.0
@@ -192,7 +230,7 @@ def _solve_cold(theta, q, m1, m2, a, b, big_m, scale, integ, w2, w1, r_strip):
         ok, l1_zero, n2, gap_ok = _ray_continuation(theta, q, a, b, big_m, scale, integ)
         nit += n2
         return ok, l1_zero, nit, -1.0 if ok else gap_ok
-    elif not ok and not near_edge:
+    elif not ok and not near_edge and 1.0 - q >= TAIL_BEYOND_TABLES:
         ok, l1_zero, n2 = _continuation(theta, q, m1, m2, scale, w2, w1, r0, integ)
         nit += n2
     if not ok and gap_ok > 0.0:

@@ -10,12 +10,14 @@ radius is small (q near 1/2: l0 -> 1, l1 -> r).
 With h = 1 - Phi(u) (used instead of Phi(u) so that 1 - q keeps its digits when q -> 1):
     I0 = E h,   I1 = E[X h],   I2 = E phi(u),   I3 = E[(w - 1) h],   I4 = E[(X - r) w h]
 and the four residuals of the system (4), (5a), (5b), p(r) = 1/2 are
-    F0 = E Phi(u) - q        = (1 - q) - I0
-    F1 = E[X Phi(u)] - m1    = -I1 - m1
-    F2 = E phi(u) - m2       = I2 - m2
-    F3 = E[w Phi(u)] - 1/2   = (1/2 - I0) - I3.
-The dual value (weak duality: D <= p(r) for every lam >= 0) is, identically in lam,
-    D(lam; r) = E[w Phi(u)] - l0 F0 - l1 F1 - l2 F2.
+    F0 = E Phi(u) - q                        = (1 - q) - I0
+    F1 = E[X Phi(u)] - m1                    = -I1 - m1
+    F2 = E phi(u) - m2                       = I2 - m2
+    F3 = (E[w Phi(u)] - 1/2) - F0            = (q - 1/2) - I3.
+F3 is p(r) - 1/2 less F0 (the same solutions): written so, it holds no term of size 1/2 and
+keeps its digits when q -> 1/2 and r -> 0, where p(r) - 1/2 is tiny (q - 1/2 and 1 - q are
+exact in binary64 for q >= 1/2). The dual value built from them, and its error bounds, are in
+``_dual``.
 """
 
 from __future__ import annotations
@@ -24,9 +26,8 @@ import math
 
 import numpy as np
 from numba import njit
-from scipy import special
 
-from ._normal import expm1_pair, norm_mass, norm_sf_pdf, phi
+from ._normal import INV_SQRT_2PI, expm1_pair, norm_mass, norm_sf_pdf, phi
 from ._quadrature import (
     GK17_RATIO8,
     GK17_W,
@@ -40,7 +41,6 @@ from ._quadrature import (
     N_GUIDE,
     U_CF,
     U_TOL,
-    X_TAIL,
     breakpoints_guided,
     max_panel_width,
     s_slope,
@@ -71,31 +71,87 @@ def _abs_x_mass(a, b):
     return 2.0 * phi(0.0) - pa - pb
 
 
+# Below this shift the closed-form pieces of I3 are formed from the masses P(x - r < Z < x) of
+# their ends, each to relative precision (``_shift_mass``), instead of as a difference of two
+# Phi-masses, which leaves an absolute error of about eps (the size of I3 at r -> 0).
+NARROW_SHIFT = 0.1
+
+
+@njit(cache=True, inline="always")
+def _phi_split(x):
+    """phi(x) to a few ulps for |x| < 2^26: x^2 split into an exact part (x's high 26 bits
+    squared) and a small rest, so that the rounding of x^2 does not enter as x^2 eps / 2."""
+    t = 134217729.0 * x  # (2^27 + 1) x: Dekker's split
+    xh = t - (t - x)
+    xl = x - xh
+    return INV_SQRT_2PI * math.exp(-0.5 * xh * xh) * math.exp(-0.5 * xl * (xh + x))
+
+
 @njit(cache=True)
-def _w_minus_1_mass(a, b, r):
-    """E[(w(X) - 1) 1{a < X < b}] = P(a - r < Z < b - r) - P(a < Z < b)."""
-    if b <= a:
+def _shift_mass(x, r):
+    """P(x - r < Z < x) for 0 <= r <= NARROW_SHIFT, to relative precision; 0 at x = +-inf.
+
+    With c = x - r/2 and h = r/2, the mass is phi(c) int_{-h}^{h} e^{-ct - t^2/2} dt
+    = 2 phi(c) sum_{n even} He_n(c) h^{n+1} / (n + 1)! (the generating function of the Hermite
+    polynomials He_n). The terms fall like (|c| h)^n / n!. Against mpmath at 120 digits the
+    result is within 4 eps of the mass for |x| <= 25 (tests/solver/test_integrals.py). Such
+    shifts only occur at the finite ends of the closed-form pieces, inside [-9, 9.1].
+    """
+    if not math.isfinite(x) or r == 0.0:
         return 0.0
-    return norm_mass(a - r, b - r) - norm_mass(a, b)
+    h = 0.5 * r
+    c = x - h
+    # phi(c) = phi(x) e^{x h - h^2/2}: x is exact where c = x - h would be rounded, which
+    # costs c^2 / 2 ulps in phi(c) (41 at |c| = 9.1).
+    pc = _phi_split(x) * math.exp(h * (x - 0.5 * h))
+    he_prev = 1.0  # He_0
+    he = c  # He_1
+    term = h  # h^(n+1) / (n+1)! at n = 0
+    total = h  # He_0 h
+    # A fixed number of terms (He_n(c) can vanish, so a small term does not end the sum): up to
+    # n = 30 the omitted terms are below 1e-28 of the sum for |c| <= 25, h <= 0.05.
+    n = 1
+    for _ in range(15):
+        # He_{n+1} = c He_n - n He_{n-1}; the even ones enter the sum.
+        he_prev, he = he, c * he - n * he_prev
+        n += 1
+        term *= h * h / (n * (n + 1))
+        total += he * term
+        he_prev, he = he, c * he - n * he_prev  # (odd: not summed)
+        n += 1
+    return 2.0 * pc * total
 
 
 @njit(cache=True)
 def _closed_form_h1(a, b, r, out, bounds):
-    """Add the pieces of I0, I1, I3, I4 (and, with ``bounds``, of A1, A3) over (a, b), h = 1."""
+    """Add the pieces of I0, I1, I3, I4 (and, with ``bounds``, of A1, A3) over (a, b), h = 1.
+
+    The piece of I3 is E[(w - 1) 1{a < X < b}] = P(a - r < Z < a) - P(b - r < Z < b), for
+    r <= NARROW_SHIFT from two masses of relative precision (``_shift_mass``), else as
+    P(a - r < Z < b - r) - P(a < Z < b); A3 receives the sizes of the two terms, which bound
+    its rounding error (``_dual.dual_error_floor``).
+    """
     m = norm_mass(a, b)
     out[0] += m
     pa = phi(a) if math.isfinite(a) else 0.0
     pb = phi(b) if math.isfinite(b) else 0.0
     out[1] += pa - pb
-    out[3] += norm_mass(a - r, b - r) - m
+    if 0.0 <= r <= NARROW_SHIFT:
+        na = _shift_mass(a, r)
+        nb = _shift_mass(b, r)
+        out[3] += na - nb
+        size3 = na + nb
+    else:
+        shifted = norm_mass(a - r, b - r)
+        out[3] += shifted - m
+        size3 = shifted + m
     pa = phi(a - r) if math.isfinite(a) else 0.0
     pb = phi(b - r) if math.isfinite(b) else 0.0
     out[4] += pa - pb
     if not bounds:
         return
     out[5] += _abs_x_mass(a, b)
-    c = 0.5 * r  # w(c) = 1
-    out[6] += abs(_w_minus_1_mass(a, min(b, c), r)) + abs(_w_minus_1_mass(max(a, c), b, r))
+    out[6] += size3
 
 
 @njit(cache=True)
@@ -350,7 +406,9 @@ def integrals_on(br, nb, k0, k1, l2, r, rule, want_jac, out, jac, out8):
                     a22 += gu * u
                     a23 -= gu * d3
                     a33 += pg * d3 * d3
-                    pwg = pw * g
+                    # F3 = (q - 1/2) - E[(w - 1) h]: its row carries w - 1, not w, so that it
+                    # keeps its digits when r -> 0 (no difference of the rows of F3 and F0).
+                    pwg = wt * pwm1 * g
                     b30 += pwg
                     b31 += pwg * x
                     b32 -= pwg * u
@@ -370,7 +428,7 @@ def integrals_on(br, nb, k0, k1, l2, r, rule, want_jac, out, jac, out8):
     out[5] += a1
     out[6] += a3
     if want_jac:
-        # Rows: dF0 = E[g d], dF1 = E[x g d], dF2 = E[-u g d], dF3 = E[w g d] - (0, 0, 0, I4).
+        # Rows: dF0 = E[g d], dF1 = E[x g d], dF2 = E[-u g d], dF3 = E[(w - 1) g d] - (0, 0, 0, I4).
         jac[0, 0] = a00 * inv_l2
         jac[0, 1] = a01 * inv_l2
         jac[0, 2] = a02 * inv_l2
@@ -394,165 +452,8 @@ def integrals_on(br, nb, k0, k1, l2, r, rule, want_jac, out, jac, out8):
 
 @njit(cache=True)
 def residuals(integ, q, m1, m2, out):
-    """F0..F3 from the integrals (see module docstring)."""
+    """F0..F3 from the integrals (see module docstring; F3 is p(r) - 1/2 less F0)."""
     out[0] = (1.0 - q) - integ[0]
     out[1] = -integ[1] - m1
     out[2] = integ[2] - m2
-    out[3] = (0.5 - integ[0]) - integ[3]
-
-
-@njit(cache=True)
-def dual_value(k0, k1, l2, r, q, m1, m2, rule, integ, res):
-    """D(lam; r) for lam = (k0 + 1 - r^2/2, k1 + r, l2) with the given rule; NaN on failure.
-
-    ``integ`` (length N_INTEGRALS) receives the integrals. With l1 = 0 the caller passes
-    k1 = -r exactly.
-    """
-    st = integrals(k0, k1, l2, r, rule, False, integ, np.empty((4, 4)))
-    if st != OK:
-        return math.nan
-    residuals(integ, q, m1, m2, res)
-    l0 = k0 + 1.0 - 0.5 * r * r
-    l1 = k1 + r
-    return (res[3] + 0.5) - l0 * res[0] - l1 * res[1] - l2 * res[2]
-
-
-# The left tail is cut at -X_TAIL - TAIL_STEP j, j = 0..TAIL_STEPS; per cut, Phi(x_j) rounded up,
-# and E[(|X| - |x_J|)^+; X < x_J] at the last (X standard normal; SciPy, 1e-10 relative margin).
-TAIL_STEP = 0.5
-TAIL_STEPS = 22
-_TAIL_X = -X_TAIL - TAIL_STEP * np.arange(TAIL_STEPS + 1)
-_TAIL_MASS = special.ndtr(_TAIL_X) * (1.0 + 1e-10)
-_TAIL_EXCESS = float(
-    (
-        _TAIL_X[-1] * special.ndtr(_TAIL_X[-1])
-        + math.exp(-0.5 * _TAIL_X[-1] ** 2) / math.sqrt(2 * math.pi)
-    )
-    * (1.0 + 1e-10)
-    + 1e-300
-)
-_TAIL_EXCESS_9 = 1.23e-20  # E[(|X| - 9)^+; X < -9] = phi(9) - 9 Phi(-9), rounded up
-# Closed-form pieces have |u| >= U_CF - U_TOL, where psi(|u|) <= phi(u) / (U_CF - U_TOL)^2.
-_CF_PSI_FACTOR = (1.0 + 1e-12) / (U_CF - U_TOL) ** 2
-
-
-@njit(cache=True, inline="always")
-def _psi_upper(t):
-    """Upper bound on psi(t) = E[(Y - t)^+] = phi(t) - t (1 - Phi(t)) (Y standard normal).
-
-    psi is decreasing; psi(t) <= phi(t) / t^2 for t > 0 (the Mills-ratio bound
-    1 - Phi(t) >= phi(t) (1/t - 1/t^3)), psi(t) <= phi(0) for t >= 0 and psi(t) = -t + psi(-t)
-    <= -t + phi(0) for t < 0. Rounded up by far more than the few ulps of ``phi``.
-    """
-    if t > 1.0:
-        return phi(t) / (t * t) * (1.0 + 1e-12)
-    if t >= 0.0:
-        return 0.3989422804014328
-    return -t + 0.3989422804014328
-
-
-@njit(cache=True, inline="always")
-def _u_line_down(l0, l1, l2, x):
-    """(l0 - 1 + l1 x) / l2 rounded down by 1e-12 of its terms: a lower bound on u left of 0."""
-    err = 1e-12 * (abs(l0) + 1.0 + abs(x) * l1) / l2 + 1e-300
-    return (l0 - 1.0 + l1 * x) / l2 - err
-
-
-@njit(cache=True)
-def truncation_bound(l0, l1, l2, r):
-    """Bound on the part of D omitted by truncating the integrals to [-9, max(r, 0) + 9].
-
-    The integrands of D combine into -l2 psi(u(x)) (docs/math.md, "witness"), so the omitted
-    part is -l2 times the integral of psi(u) phi over the tails: it only lowers D, and this
-    bounds its size. For r >= 0, w = e^v <= 1 left of 0, so u >= u_lin(x) = (l0 - 1 + l1 x) / l2
-    there, which decreases to the left (psi increases). Cutting the left tail at
-    x_0 = -9 > x_1 > ... > x_J, psi(u) <= psi(u_lin(x_{j+1})) on [x_{j+1}, x_j] (mass at most
-    Phi(x_j)), and beyond x_J psi(u_lin(x_J) - c d) <= psi(u_lin(x_J)) + c d (c = l1 / l2,
-    d = x_J - x), which adds l1 E[(|X| - |x_J|)^+; X < x_J]. Right of r + 9,
-    l2 psi(u) <= w + l2 phi(0), whose integral is Phi(-9) + 0.4 l2 Phi(-9 - r), and
-    Phi(-9 - r) <= Phi(-9) e^{-9 r - r^2/2}. Without the sign of r this is
-    (l0 + l1 (r + 20) + l2 + 2) Phi(-9) (used for r < 0).
-    """
-    if not (r >= 0.0):
-        return 1.2e-19 * (2.0 + l0 + l1 * (r + 20.0) + l2)
-    right = _TAIL_MASS[0] * (1.0 + 0.4 * l2 * math.exp(-r * (X_TAIL + 0.5 * r)))
-    left = l2 * _psi_upper(_u_line_down(l0, l1, l2, -X_TAIL)) * _TAIL_MASS[0] + l1 * _TAIL_EXCESS_9
-    if left > 1e-18:
-        # Large multipliers (near the edge of the feasible disk): follow u_lin further out.
-        # psi(u_lin(x_{j+1})) on [x_{j+1}, x_j], mass <= Phi(x_j); beyond x_J, mass Phi(x_J).
-        refined = 0.0
-        for j in range(TAIL_STEPS + 1):
-            x = _TAIL_X[min(j + 1, TAIL_STEPS)]
-            refined += _psi_upper(_u_line_down(l0, l1, l2, x)) * _TAIL_MASS[j]
-        left = min(left, l2 * refined + l1 * _TAIL_EXCESS)
-    return (left + right) * (1.0 + 1e-12)
-
-
-@njit(cache=True)
-def dual_error_floor(l0, l1, l2, r, q, m1, m2, integ):
-    """Bound on the non-quadrature errors of dual_value (docs/math.md, "witness").
-
-    Writing D = 1 - l0 (1 - q) + l1 m1 + l2 m2 - l2 E[psi(u)] with
-    psi(u) = phi(u) - u (1 - Phi(u)), the closed-form pieces (h = 0 where u >= U_CF, h = 1 where
-    u <= -U_CF, and no phi(u) term) raise the computed D by l2 psi(|u|) <= l2 phi(u) / u^2 there
-    (the Mills-ratio bound), so the phi(u) mass they omit (``integ[7]``, bounded piece by piece
-    from the concavity of u) counts divided by (U_CF - U_TOL)^2. The truncation of the
-    quadrature to [-9, r + 9] is bounded by ``truncation_bound``. Rounding: a small multiple of
-    eps times the sum of the magnitudes of all terms, taken from the absolute sums.
-    """
-    mags = (
-        1.0
-        + l0 * ((1.0 - q) + integ[0])
-        + l1 * (abs(m1) + integ[5])
-        + l2 * (m2 + integ[2])
-        + integ[0]
-        + integ[6]
-    )
-    # There |u| >= U_CF - U_TOL and the omitted part of D is l2 psi(|u|) <= l2 phi(u) / u^2.
-    omitted_phi = l2 * integ[7] * _CF_PSI_FACTOR
-    return 64.0 * EPS * mags + omitted_phi + truncation_bound(l0, l1, l2, r)
-
-
-@njit(cache=True)
-def certified_dual(k0, k1, l2, r, q, m1, m2):
-    """Lower bound on p(r) from the multipliers: D - (error bound), or -inf if unusable.
-
-    D is evaluated with the 17-point Gauss-Kronrod rule; its quadrature error is estimated by
-    the difference to the embedded 8-point Gauss rule on the same panels (counted twice), and the
-    closed-form, truncation and rounding floor is subtracted. Since D <= p(r) for every
-    lam >= 0 (weak duality), a value above 1/2 certifies r.
-    """
-    return certified_dual_into(
-        k0, k1, l2, r, q, m1, m2, np.empty(N_INTEGRALS), np.full(N_GUIDE, np.nan)
-    )
-
-
-@njit(cache=True)
-def certified_dual_into(k0, k1, l2, r, q, m1, m2, integ, guide):
-    """``certified_dual``, leaving the Kronrod-rule integrals at theta in ``integ``.
-
-    From them the caller gets the residuals at (lam, r) for free, which is how a Newton step
-    that was never evaluated is checked (``_witness._certify``). ``guide``: see
-    ``integrals_guided`` (the panels only affect the quadrature error, which is estimated on
-    whatever panels are used).
-    """
-    l0 = k0 + 1.0 - 0.5 * r * r
-    l1 = k1 + r
-    if not (l2 > 0.0) or l0 < 0.0 or l1 < 0.0:
-        return -math.inf
-    integ8 = np.empty(N_INTEGRALS)
-    res = np.empty(4)
-    br = np.empty(MAX_BREAKS)
-    nb = breakpoints_guided(k0, k1, l2, r, br, guide)
-    # One pass: the Kronrod rule and its embedded Gauss rule on the same panels, so that their
-    # difference measures the rule, not the panels.
-    jac = np.empty((4, 4))  # unused: the pair rule has no Jacobian
-    if integrals_on(br, nb, k0, k1, l2, r, RULE_GK17_G8, False, integ, jac, integ8) != OK:
-        return -math.inf
-    residuals(integ8, q, m1, m2, res)
-    d8 = (res[3] + 0.5) - l0 * res[0] - l1 * res[1] - l2 * res[2]
-    residuals(integ, q, m1, m2, res)
-    d17 = (res[3] + 0.5) - l0 * res[0] - l1 * res[1] - l2 * res[2]
-    if not (math.isfinite(d17) and math.isfinite(d8)):
-        return -math.inf
-    return d17 - 2.0 * abs(d17 - d8) - dual_error_floor(l0, l1, l2, r, q, m1, m2, integ)
+    out[3] = (q - 0.5) - integ[3]

@@ -45,6 +45,8 @@ FIRST_SKIP_TOL = 1e-3
 FIRST_SKIP_STEP = 1e-3
 # Residuals below this are accepted when rounding stops the line search (tiny radii).
 NOISE_TOL = 1e-8
+# F3's tolerance is NEWTON_TOL F3_R_SCALE r |dp/dr|: r to 1e-9 relative (_f3_scale).
+F3_R_SCALE = 100.0
 
 
 def _budgets(*budgets: int) -> np.ndarray:
@@ -117,9 +119,38 @@ def _active_rows(l1_zero, idx):
     return n
 
 
+@njit(cache=True, inline="always")
+def _f3_scale(theta, jac, scale, l1_zero):
+    """The scale of F3 = p(r) - 1/2 - F0 in the convergence tests: F3_R_SCALE r |dF3/dr|,
+    within [scale[3], 1].
+
+    A tolerance on F3 moves r by the tolerance over |dp/dr|, so this one holds r to
+    NEWTON_TOL F3_R_SCALE = 1e-9 relative (a third of the witness's first step back), whether
+    F3's size is set by q - 1/2 (tiny radii, where r |dp/dr| ~ q - 1/2 and a fixed scale would
+    leave r unresolved) or by p's fall from a peak (q -> 1/2 with a large radius, where F3 is
+    known only to eps times the terms of E[(w - 1) h], far above eps (q - 1/2)). The floor
+    scale[3] is 2q - 1. ``_newton`` takes it at each iterate, for the convergence test and for
+    that step's line search.
+    """
+    slope = jac[3, 3] - jac[3, 1] if l1_zero else jac[3, 3]  # (k1 = -r moves with r)
+    return min(1.0, max(scale[3], F3_R_SCALE * theta[3] * abs(slope)))
+
+
+@njit(cache=True, inline="always")
+def _scaled_norm(res, scale, s3, l1_zero):
+    """Scaled squared residual norm; F3 scaled by s3."""
+    m = 0.0
+    for i in range(4):
+        if l1_zero and i == 1:
+            continue
+        t = res[i] / (s3 if i == 3 else scale[i])
+        m += t * t
+    return m if math.isfinite(m) else math.inf
+
+
 @njit(cache=True)
-def _merit(theta, q, m1, m2, scale, l1_zero, integ, jac, res, want_jac):
-    """Scaled squared residual norm at theta (inf if the integrals fail)."""
+def _merit(theta, q, m1, m2, scale, s3, l1_zero, integ, jac, res, want_jac):
+    """Scaled squared residual norm at theta (inf if the integrals fail); F3 scaled by s3."""
     if not (theta[2] > 0.0 and theta[3] > 0.0):
         return math.inf
     guide = integ[GUIDE : GUIDE + N_GUIDE]
@@ -127,13 +158,7 @@ def _merit(theta, q, m1, m2, scale, l1_zero, integ, jac, res, want_jac):
     if st != OK:
         return math.inf
     residuals(integ, q, m1, m2, res)
-    m = 0.0
-    for i in range(4):
-        if l1_zero and i == 1:
-            continue
-        t = res[i] / scale[i]
-        m += t * t
-    return m if math.isfinite(m) else math.inf
+    return _scaled_norm(res, scale, s3, l1_zero)
 
 
 @one_specialisation
@@ -154,15 +179,20 @@ def _newton(theta, q, m1, m2, scale, l1_zero, max_iter, integ, first_skip):
     integ[STALE] = 0.0
     if l1_zero:
         theta[1] = -theta[3]
-    merit = _merit(theta, q, m1, m2, scale, l1_zero, integ, jac, res, True)
-    if merit == math.inf:
+    if _merit(theta, q, m1, m2, scale, scale[3], l1_zero, integ, jac, res, True) == math.inf:
         return False, 0
     crawl = 0
     prev = math.inf
     for it in range(max_iter):
+        # F3's scale at this iterate (_f3_scale), in the convergence test and in this step's
+        # line search (which compares merits under the same weights). It follows r: a start
+        # far below the solution (the strip start near q = 1/2) would otherwise weigh F3 by
+        # 1 / (2q - 1) up to a solution where F3 is known only to eps.
+        s3 = _f3_scale(theta, jac, scale, l1_zero)
+        merit = _scaled_norm(res, scale, s3, l1_zero)
         # Converged on the residuals (never on the step size alone).
-        worst = 0.0
-        for i in range(4):
+        worst = abs(res[3]) / s3
+        for i in range(3):
             if l1_zero and i == 1:
                 continue
             worst = max(worst, abs(res[i]) / scale[i])
@@ -224,7 +254,7 @@ def _newton(theta, q, m1, m2, scale, l1_zero, max_iter, integ, first_skip):
             trial[3] = theta[3] + alpha * d_r
             trial[1] = -trial[3] if l1_zero else l2_t * (k1 / l2 + alpha * d_k1)
             trial[2] = l2_t
-            m_new = _merit(trial, q, m1, m2, scale, l1_zero, integ, jac, res, True)
+            m_new = _merit(trial, q, m1, m2, scale, s3, l1_zero, integ, jac, res, True)
             if m_new <= (1.0 - 1e-4 * alpha) * merit:
                 accepted = True
                 break
@@ -232,7 +262,7 @@ def _newton(theta, q, m1, m2, scale, l1_zero, max_iter, integ, first_skip):
         if not accepted:
             # No descent left: either rounding noise at a converged point (accept if the
             # residuals are within NOISE_TOL; the witness still checks the radius) or failure.
-            _merit(theta, q, m1, m2, scale, l1_zero, integ, jac, res, True)
+            _merit(theta, q, m1, m2, scale, s3, l1_zero, integ, jac, res, True)
             return worst <= NOISE_TOL, it + 1
         for j in range(4):
             theta[j] = trial[j]

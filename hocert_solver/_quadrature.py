@@ -99,7 +99,7 @@ def s_slope(x, k1, r):
 
 
 # Level crossings are located to |u - L| <= U_TOL: they only delimit panels. The closed-form
-# pieces then still have |u| >= U_CF - U_TOL (see dual_error_floor in _integrals.py).
+# pieces then still have |u| >= U_CF - U_TOL (see dual_error_floor in _dual.py).
 U_TOL = 0.02
 
 

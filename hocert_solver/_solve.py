@@ -29,8 +29,22 @@ import numpy as np
 from numba import njit
 
 from . import _compile
-from ._continuation import RAY_MIN_Q, RAY_RHO, _ray_continuation, _solve_cold
-from ._newton import STALE, UNCHECKED, WARM_BUDGETS, _solve_modes, copy_into, new_scratch
+from ._continuation import (
+    RAY_MIN_Q,
+    RAY_RHO,
+    _ray_continuation,
+    _small_radius_start,
+    _solve_cold,
+)
+from ._newton import (
+    GUIDE,
+    STALE,
+    UNCHECKED,
+    WARM_BUDGETS,
+    _solve_modes,
+    copy_into,
+    new_scratch,
+)
 from ._status import CONVERGED, FALLBACK, _accuracy_status
 from ._warm_start import warm_start
 from ._witness import certify, certify_strip, effective_inputs
@@ -53,7 +67,9 @@ def _setup(q, a, b, m1_caller, m2_caller, scale):
     scale[0] = 1.0 - q
     scale[1] = big_m
     scale[2] = big_m
-    scale[3] = 1.0
+    # The floor of F3's scale (_newton._f3_scale): F3 = p(r) - 1/2 - F0 can be as small as
+    # q - 1/2 (2q - 1 is exact).
+    scale[3] = 2.0 * q - 1.0
     return z, big_m, m1, m2
 
 
@@ -71,6 +87,13 @@ def _certify_pulled(q, a, b, m1_caller, m2_caller, gap, theta, l1_zero, integ, s
         q, a * f if a > 0.0 else a, b * f, m1_caller, m2_caller, theta, l1_zero, integ, scale, lam
     )
     return r
+
+
+@njit(cache=True, inline="always")
+def _status(r_star, r, checked):
+    """CONVERGED if the witness confirmed its step (``certify``'s ``checked``) and r is within
+    the accuracy goal of Newton's r_star, else FALLBACK."""
+    return _accuracy_status(r_star, r) if checked else FALLBACK
 
 
 # solve_one and _certify_pulled are inlined into _solve_range, their one caller: one driver to
@@ -109,32 +132,61 @@ def solve_one(q, a, b, m1_caller, m2_caller, tables, lam):
     l1_zero = False
     nit = 0
     rw = -1.0  # witness not tried yet
+    checked = True  # (certify's verdict on rw's accuracy)
     unchecked_rw = 0.0  # certified, but not confirmed accurate (see _witness._certify)
     lam_rw = np.full(3, math.nan)  # the multipliers of rw ...
     lam_unchecked = np.full(3, math.nan)  # ... and of unchecked_rw
+    if _small_radius_start(q, a, b, z, big_m, theta):
+        # q near 1/2 with m1 slack: R is tiny and the first-order solution a close start.
+        ok, l1_zero, nit = _solve_modes(theta, q, m1, m2, scale, integ, WARM_BUDGETS, False)
+        if ok:
+            rw, checked = certify(
+                q, a, b, m1_caller, m2_caller, theta, l1_zero, integ, scale, lam_rw
+            )
+            if rw > 0.0 and _status(theta[3], rw, checked) == CONVERGED:
+                copy_into(lam_rw, lam)
+                return rw, CONVERGED, nit
+            # Kept as a candidate for the FALLBACK below (certified, not accurate enough).
+            unchecked_rw = max(rw, 0.0)
+            copy_into(lam_rw, lam_unchecked)
+        ok = False
+        rw = -1.0
+        integ[GUIDE:] = math.nan  # (the other starts begin a new path)
     if warm_start(tables, z, a, b, theta):
         ok, l1_zero, nit = _solve_modes(theta, q, m1, m2, scale, integ, WARM_BUDGETS, True)
-        if ok and integ[STALE] == UNCHECKED:
+        if ok and integ[STALE] != 0.0:
+            first_step = integ[STALE] == UNCHECKED
             rw, checked = certify(
                 q, a, b, m1_caller, m2_caller, theta, l1_zero, integ, scale, lam_rw
             )
             if not checked:
-                # Go on from the unchecked iterate, evaluating every step this time.
                 unchecked_rw = rw
                 copy_into(lam_rw, lam_unchecked)
                 rw = -1.0
-                ok, l1_zero, n2 = _solve_modes(theta, q, m1, m2, scale, integ, WARM_BUDGETS, False)
-                nit += n2
+                if first_step:
+                    # Go on from the unchecked iterate, evaluating every step this time.
+                    ok, l1_zero, n2 = _solve_modes(
+                        theta, q, m1, m2, scale, integ, WARM_BUDGETS, False
+                    )
+                    nit += n2
+                else:
+                    # A predicted last step that the witness does not confirm: the start led
+                    # Newton to a near-singular point that faked the quadratic rate (seen near
+                    # the edge of the disk, r* 1.3% low). The cold solve takes over.
+                    ok = False
+                    integ[GUIDE:] = math.nan
         if ok and b >= STRIP_SKIP_BETA * math.sqrt(1.0 - max(a, 0.0) ** 2):
             # Far enough from m2 = 0 that R exceeds the strip radius by far more than any
             # witness step-back (measured: >= 7e-5 relative over the whole table domain at
             # beta = 0.05, against <= 1e-7), so the strip radius need not be computed.
             if rw < 0.0:
-                rw, _ = certify(q, a, b, m1_caller, m2_caller, theta, l1_zero, integ, scale, lam_rw)
+                rw, checked = certify(
+                    q, a, b, m1_caller, m2_caller, theta, l1_zero, integ, scale, lam_rw
+                )
             if rw > 0.0:
                 copy_into(lam_rw if rw >= unchecked_rw else lam_unchecked, lam)
                 r_out = max(rw, unchecked_rw)
-                return r_out, _accuracy_status(theta[3], r_out), nit
+                return r_out, _status(theta[3], r_out, checked), nit
     r_strip, w2, w1 = certify_strip(q, a, b, m1_caller, m2_caller)
     if r_strip == math.inf:
         return math.inf, CONVERGED, nit
@@ -151,11 +203,13 @@ def solve_one(q, a, b, m1_caller, m2_caller, tables, lam):
             )
     if ok:
         if rw < 0.0:  # (a witness that already failed on this theta would fail again)
-            rw, _ = certify(q, a, b, m1_caller, m2_caller, theta, l1_zero, integ, scale, lam_rw)
+            rw, checked = certify(
+                q, a, b, m1_caller, m2_caller, theta, l1_zero, integ, scale, lam_rw
+            )
         if rw > r_strip:
             copy_into(lam_rw if rw >= unchecked_rw else lam_unchecked, lam)
             r_out = max(rw, unchecked_rw)
-            return r_out, _accuracy_status(theta[3], r_out), nit
+            return r_out, _status(theta[3], r_out, checked), nit
         if theta[3] <= r_strip + STRIP_EXACT * max(1.0, r_strip):
             # The first-order gain is about the size of the witness step-back: the strip
             # radius is then within STRIP_EXACT of the solution, well inside the 1e-6 goal.
@@ -169,10 +223,12 @@ def solve_one(q, a, b, m1_caller, m2_caller, tables, lam):
         ok, l1_zero, n2, gap_ok = _ray_continuation(theta, q, a, b, big_m, scale, integ)
         nit += n2
         if ok:
-            rw, _ = certify(q, a, b, m1_caller, m2_caller, theta, l1_zero, integ, scale, lam_rw)
+            rw, checked = certify(
+                q, a, b, m1_caller, m2_caller, theta, l1_zero, integ, scale, lam_rw
+            )
             if rw > max(r_strip, unchecked_rw):
                 copy_into(lam_rw, lam)
-                return rw, _accuracy_status(theta[3], rw), nit
+                return rw, _status(theta[3], rw, checked), nit
         elif gap_ok > 0.0:
             r_pulled = _certify_pulled(
                 q, a, b, m1_caller, m2_caller, gap_ok, theta, l1_zero, integ, scale, lam_pulled

@@ -1,7 +1,7 @@
 """Verification of a ``RadiusTable``: every stored radius re-proved from the table's own data.
 
 The stored radius of a cell is re-proved from the stored multipliers (the solver's own witness
-check, ``_integrals.certified_dual``) or the closed-form strip witness
+check, ``_dual.certified_excess``) or the closed-form strip witness
 (``_strip.strip_dual``), or needs no proof (0, at most Cohen's radius, +inf on the boundary
 of the feasible disk). ``RadiusTable.verify`` runs it on a whole table (with the table-level
 checks of :func:`table_problems`), ``RadiusTable.load`` on a file, a build on each chunk before
@@ -21,7 +21,7 @@ import numpy as np
 from numba import njit, prange
 from scipy import special
 
-from ._integrals import certified_dual
+from ._dual import certified_excess
 from ._strip import strip, strip_dual
 from ._table_grid import SKIPPED, BoolArray, FloatArray, Int8Array, _edge_cells
 from .directional import (
@@ -80,7 +80,7 @@ def _proof_margin(
     best = -math.inf
     if l0 == l0 and l1 == l1 and l2 == l2:
         # k0, k1 as the solver's witness forms them (_witness._certify); l1 = 0 gives k1 = -r.
-        d = certified_dual(l0 - 1.0 + 0.5 * r * r, l1 - r, l2, r, q, x1, m2) - 0.5
+        d = certified_excess(l0 - 1.0 + 0.5 * r * r, l1 - r, l2, r, q, x1, m2)
         if d > best:
             best = d
     if not (best > 0.0):

@@ -2,10 +2,11 @@
 
 By weak duality D(lam; r) <= p(r) for every lam >= 0, so any lam >= 0 with D(lam; r_w) > 1/2
 proves that r_w is certified, whether or not Newton converged. ``certify`` steps back from
-Newton's r* to r_w < r* until D(lam; r_w), evaluated with the 17-point Gauss-Kronrod rule, minus
-twice its difference to the embedded 8-point Gauss rule and a closed-form error floor
-(``_integrals.certified_dual_into``), exceeds 1/2. ``certify_strip`` is the entry to the closed
-form of the m2 = 0 strip (``_strip.certified_strip_radius``).
+Newton's r* to r_w < r* until D(lam; r_w) - 1/2, evaluated with the 17-point Gauss-Kronrod rule,
+minus twice its difference to the embedded 8-point Gauss rule and a closed-form error floor
+(``_dual.certified_excess_into``), is positive. The excess over 1/2 is computed as such, so
+that it keeps its digits near q = 1/2. ``certify_strip`` is the entry to the closed form of the
+m2 = 0 strip (``_strip.certified_strip_radius``).
 
 Both entries take the caller's own bounds: q, the normalised a = m1 / M(q), b = m2 / M(q) and
 the absolute m1, m2 behind them. They derive the bounds they certify themselves
@@ -22,9 +23,11 @@ import math
 import numpy as np
 from numba import njit
 
-from ._integrals import N_INTEGRALS, certified_dual_into, residuals
-from ._newton import GUIDE, JAC_LAM, STALE, UNCHECKED, _active_rows, _solve_linear
+from ._dual import certified_excess_into, dual_excess
+from ._integrals import N_INTEGRALS, residuals
+from ._newton import GUIDE, JAC_LAM, SKIPPED, STALE, UNCHECKED, _active_rows, _solve_linear
 from ._normal import norm_isf, phi
+from ._status import ACCURACY
 from ._strip import certified_strip_radius
 
 # An UNCHECKED first Newton step (_newton.FIRST_SKIP_TOL) is accepted when the witness integrals
@@ -106,28 +109,30 @@ def _certify(theta, q, m1, m2, l1_zero, integ, scale):
 
     r_w is 0.0 if no witness is found. ``integ`` holds the solve's own integrals at theta, or at
     the iterate before the final Newton step (``integ[STALE]``). They only set the step sizes:
-    the witness evaluates its own. ``checked`` is False only for an UNCHECKED step whose
-    witness integrals show theta off the solution (or no witness): r_w is then still certified,
-    but may lie further below R than the accuracy goal allows.
+    the witness evaluates its own. ``checked`` is False for an UNCHECKED step whose witness
+    integrals show theta off the solution (or no witness), and for a SKIPPED last step whose
+    witness integrals put R more than ACCURACY above r_w: r_w is then still certified, but may
+    lie further below R than the accuracy goal allows.
     """
     k0, k1, l2, rs = theta[0], theta[1], theta[2], theta[3]
-    l0 = k0 + 1.0 - 0.5 * rs * rs
+    e0 = k0 - 0.5 * rs * rs  # l0 - 1, kept apart from the 1 (q -> 1/2: l0 -> 1)
     l1 = 0.0 if l1_zero else k1 + rs
     unchecked = integ[STALE] == UNCHECKED
-    if l0 < 0.0 or l1 < 0.0 or not (l2 > 0.0):
+    if e0 < -1.0 or l1 < 0.0 or not (l2 > 0.0):
         return 0.0, not unchecked
     res = np.empty(4)
     residuals(integ, q, m1, m2, res)
     slope = integ[4]  # -dD/dr at fixed lam (envelope theorem)
     if not (slope > 0.0):
         return 0.0, not unchecked
-    # D(lam; r*) with the solve's own rule; 1/2 - D is what Newton left over. The extra relative
-    # step of 3e-9 covers the quadrature error at the first try in 92% of cases (2e-10: 79%; each
-    # retry costs two evaluations), and costs far less than the 1e-6 accuracy budget.
-    d_star = (res[3] + 0.5) - l0 * res[0] - l1 * res[1] - l2 * res[2]
+    # D(lam; r*) - 1/2 with the solve's own rule; its negative is what Newton left over. The
+    # extra relative step of 3e-9 covers the quadrature error at the first try in 92% of cases
+    # (2e-10: 79%; each retry costs two evaluations), and costs far less than the 1e-6 accuracy
+    # budget. (Relative only: radii of 1e-15 and below are resolved near q = 1/2.)
+    excess_star = dual_excess(res, e0, l1, l2)
     if integ[STALE] != 0.0:
-        d_star = 0.5  # the final step zeroed the linearised residuals
-    delta = STEP_BACK * rs + 1e-15 + max(0.0, 0.5 - d_star) / slope
+        excess_star = 0.0  # the final step zeroed the linearised residuals
+    delta = STEP_BACK * rs + 1e-300 + max(0.0, -excess_star) / slope
     wit = np.empty(N_INTEGRALS)
     best = 0.0
     forward = 0
@@ -135,23 +140,34 @@ def _certify(theta, q, m1, m2, l1_zero, integ, scale):
         rw = rs - delta
         if rw <= 0.0:
             break
-        # Same multipliers lam = (l0, l1, l2) at r_w.
-        kw0 = l0 - 1.0 + 0.5 * rw * rw
-        kw1 = l1 - rw
-        lower = certified_dual_into(kw0, kw1, l2, rw, q, m1, m2, wit, integ[GUIDE:])
+        # Same multipliers lam = (l0, l1, l2) at r_w (k0 = e0 + r^2/2, k1 = l1 - r).
+        kw0 = e0 + 0.5 * rw * rw
+        kw1 = -rw if l1_zero else l1 - rw
+        lower = certified_excess_into(kw0, kw1, l2, rw, q, m1, m2, wit, integ[GUIDE:])
         if not math.isfinite(lower):
             break
-        if lower > 0.5:
+        if lower > 0.0:
             if not unchecked:
+                if integ[STALE] == SKIPPED:
+                    # Newton's last step was predicted, not evaluated: near-singular systems
+                    # (the edge of the disk, multipliers ~1e7) can fake the quadratic rate, and
+                    # r* then is no solution (seen: 1.3% low). Where the quadratic model of
+                    # _gap_to_solution holds, it must put R within the accuracy goal of r_w;
+                    # where it does not (residuals too large for it, as at tiny radii, whose
+                    # multipliers are tiny too), the prediction stands, as it did before.
+                    step, lam_gap = _gap_to_solution(
+                        wit, q, m1, m2, e0, l1, l2, slope, l1_zero, scale, integ
+                    )
+                    return rw, not (step + lam_gap > ACCURACY * max(1.0, rw) and step < math.inf)
                 return rw, True
             best = max(best, rw)
             step, lam_gap = _gap_to_solution(
-                wit, q, m1, m2, l0, l1, l2, slope, l1_zero, scale, integ
+                wit, q, m1, m2, e0, l1, l2, slope, l1_zero, scale, integ
             )
             # r_w must sit below R_lam by the witness's own error bound (D - lower) anyway;
             # beyond that it may lose VERIFY_R, as a converged solve's first step-back does.
             tol = VERIFY_R * max(1.0, rw)
-            margin = (lower - 0.5) / slope  # how far r_w could move up and still be witnessed
+            margin = lower / slope  # how far r_w could move up and still be witnessed
             if lam_gap <= tol and (step + lam_gap <= tol or margin <= tol):
                 return rw, True
             if not (lam_gap <= tol) or forward == MAX_FORWARD:
@@ -163,22 +179,22 @@ def _certify(theta, q, m1, m2, l1_zero, integ, scale):
             continue
         if forward > 0:
             return best, False
-        grow = 2.0 * (0.5 - lower) / slope + delta
+        grow = 2.0 * -lower / slope + delta
         if unchecked:
             # The unchecked step overshot R_lam. With lam near its maximiser, aim at R_lam less
             # 1.5 error bounds (D's is d - lower) and the usual margin, instead of doubling.
             step, lam_gap = _gap_to_solution(
-                wit, q, m1, m2, l0, l1, l2, slope, l1_zero, scale, integ
+                wit, q, m1, m2, e0, l1, l2, slope, l1_zero, scale, integ
             )
             if step < 0.0 and lam_gap <= VERIFY_R * max(1.0, rw):
-                error = 0.5 + step * slope - lower  # D(lam; r_w) - lower
+                error = step * slope - lower  # D(lam; r_w) - 1/2 - lower
                 grow = -step + 1.5 * error / slope + STEP_BACK * rs
         delta += grow
     return best, not unchecked
 
 
 @njit(cache=True)
-def _gap_to_solution(wit, q, m1, m2, l0, l1, l2, slope, l1_zero, scale, integ):
+def _gap_to_solution(wit, q, m1, m2, e0, l1, l2, slope, l1_zero, scale, integ):
     """From the witness integrals at (lam, r_w): (R_lam - r_w, R - R_lam), or (inf, inf).
 
     R_lam, where D(lam; r) = 1/2, is r_w + (D(lam; r_w) - 1/2) / slope to first order. The
@@ -212,5 +228,4 @@ def _gap_to_solution(wit, q, m1, m2, l0, l1, l2, slope, l1_zero, scale, integ):
         lam_gap += 0.5 * f[ii] * g[ii]
     if not (lam_gap >= 0.0):
         return math.inf, math.inf
-    d = (res[3] + 0.5) - l0 * res[0] - l1 * res[1] - l2 * res[2]
-    return (d - 0.5) / slope, lam_gap / slope
+    return dual_excess(res, e0, l1, l2) / slope, lam_gap / slope

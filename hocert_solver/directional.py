@@ -362,6 +362,7 @@ def _directional_flat(
         st = np.where(outside, INCONSISTENT, CONVERGED).astype(np.int8)
         it = np.zeros(qt.size, dtype=np.int32)
         m1_in, m2_in = m1f[todo].copy(), m2f[todo].copy()
+        shrunk = np.zeros(0, dtype=np.intp)
         if near.any():
             idx = np.flatnonzero(near)
             # Only points within M(q)'s rounding of the boundary can be proved on it; pulling
@@ -373,7 +374,14 @@ def _directional_flat(
             pull = idx[~on_edge]
             # Scale (max(a, 0), b) to the radius 1 - gap (R is non-decreasing in m1 and m2, so
             # the pulled point's radius is certified for the caller's), rounding down.
-            f = (1.0 - gap[pull]) / rho[pull] * (1.0 - 4.0 * _EPS)
+            f = pull_factor(rho[pull], gap[pull])
+            # (the caller's a > 0, whose m2 = 0 radius bounds R from below as well; see below).
+            # An m2 = 0 point itself within the gap of the boundary is pulled in to 1 - gap, as
+            # directional_radius(q, m1, 0) would pull it (its +inf needs a proof).
+            shrunk = pull[a[pull] > 0.0]
+            a_s, gap_s = a[shrunk], gap[shrunk]
+            f_strip = np.where(a_s >= 1.0 - gap_s, pull_factor(a_s, gap_s), 1.0)
+            a_caller, m1_caller = a_s * f_strip, m1_in[shrunk] * f_strip
             b[pull] = b[pull] * f
             a[pull] = np.where(a[pull] > 0.0, a[pull] * f, a[pull])
             m1_in[pull] = np.where(m1_in[pull] > 0.0, m1_in[pull] * f, m1_in[pull])
@@ -397,8 +405,30 @@ def _directional_flat(
                 ii,
                 li,
             )
-            r[inside], st[inside], it[inside] = ri, si, ii
             lam_t = np.full((qt.size, 3), np.nan)
+            if shrunk.size:
+                # Pulling shrank a > 0 as well, so the pulled radius can fall below the strip
+                # radius R(q, m1, 0) of the caller's own m1, itself a certified lower bound
+                # (R is non-decreasing in m2): take the larger, so that R stays monotone in m2.
+                rs = np.empty(shrunk.size)
+                _solve.solve_many(
+                    qt[shrunk],
+                    a_caller,
+                    np.zeros(shrunk.size),
+                    m1_caller,
+                    np.zeros(shrunk.size),
+                    tables,
+                    rs,
+                    np.empty(shrunk.size, dtype=np.int8),
+                    np.empty(shrunk.size, dtype=np.int32),
+                    np.empty((shrunk.size, 3)),
+                )
+                pos = np.cumsum(inside) - 1  # index into the solved (inside) arrays
+                k = pos[shrunk]
+                better = rs > ri[k]
+                ri[k[better]] = rs[better]
+                li[k[better]] = np.nan  # the strip radius's witness is rebuilt from the strip
+            r[inside], st[inside], it[inside] = ri, si, ii
             lam_t[inside] = li
             lam[todo] = lam_t
         # Pulled-in points: their radius is certified but below the caller's R by more than the
@@ -421,6 +451,14 @@ def _cohen_floor(q: np.ndarray) -> np.ndarray:
 
 
 _EPS = float(np.finfo(np.float64).eps)
+
+
+def pull_factor(rho: np.ndarray, gap: np.ndarray) -> np.ndarray:
+    """The factor that pulls a point at normalised distance ``rho`` in to ``1 - gap``, rounded
+    down by 4 ulps (applied to ``max(m1, 0)`` and ``m2``; see ``directional_radius``)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return (1.0 - gap) / rho * (1.0 - 4.0 * _EPS)
+
 
 # M(q) in binary64 is within about 4 z^2 ulps (z = Phi^{-1}(q), < 6e-14 for q < 1): points
 # further inside than this are never proved on the boundary, so ball arithmetic is skipped.

@@ -26,7 +26,9 @@ from .directional import (
     _as_float_array,
     _cohen_floor,
     _directional,
+    edge_gap,
     max_gradient_norm,
+    pull_factor,
 )
 
 # How a radius was proved (``ProvedRadius.how``), or that it was not.
@@ -123,9 +125,17 @@ def _hints(
     lam = np.asarray(lam).reshape(-1, 3)
     ends = np.full((q.size, 2), np.nan)
     valid = (q > 0.5) & (q < 1.0) & ~np.isnan(m1)
-    big_m = max_gradient_norm(np.where(valid, q, 0.75))
+    qv = np.where(valid, q, 0.75)
+    big_m = max_gradient_norm(qv)
+    # The solver pulls an m1 within edge_gap(q) of M(q) inward (directional_radius; its m2 = 0
+    # radius is that strip's): the strip of the pulled m1 is the hint there. The dual at the
+    # caller's larger m1 is only larger (l1 >= 0), so this is sound for the caller's bounds.
+    gap = edge_gap(qv)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        a = m1 / big_m
+        m1_hint = np.where(a >= 1.0 - gap, m1 * pull_factor(a, gap), m1)
     for i in np.flatnonzero(valid):
-        ends[i] = _strip.strip(q[i], min(max(m1[i], -big_m[i]), big_m[i]))
+        ends[i] = _strip.strip(q[i], min(max(m1_hint[i], -big_m[i]), big_m[i]))
     return lam, ends
 
 

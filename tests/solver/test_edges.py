@@ -1,5 +1,6 @@
 """The edge of the domain (issue #11): the witness's truncation bound, accuracy up to
-``edge_gap(q)``, +inf only where proved, and an adversarial fuzz (statuses, monotonicity)."""
+``edge_gap(q)``, +inf only where proved, tiny radii near q = 1/2, and an adversarial fuzz
+(statuses, monotonicity)."""
 
 from __future__ import annotations
 
@@ -16,8 +17,9 @@ from hocert_solver import (
     INCONSISTENT,
     directional_radius,
     max_gradient_norm,
+    verify_radius,
 )
-from hocert_solver._integrals import truncation_bound
+from hocert_solver._dual import truncation_bound
 from hocert_solver.directional import edge_gap
 from hocert_solver.verification import _infinite_is_proved
 from tests.reference import reference_radius_info
@@ -111,6 +113,56 @@ def _fuzz(n: int, seed: int) -> dict[str, float]:
         "worst_drop_converged": float(np.max(drop[converged], initial=0.0)),
         "worst_drop": float(np.max(drop, initial=0.0)),
     }
+
+
+@pytest.mark.parametrize("delta", [1e-12, 1e-10, 1e-7, 1e-5])
+def test_tiny_radii_near_one_half_keep_their_digits(delta):
+    # q = 1/2 + delta with m1 slack (m1 <= -M(q) sqrt(1 - b^2)): R = delta / (M(q) sqrt(1 - b^2))
+    # up to a relative O(R) (docs/math.md section 5), so the first-order radius is the
+    # reference to far better than 1e-6. Before F3 and D - 1/2 were formed without their
+    # terms of size 1/2, these radii came out 5-70% low at delta <= 1e-10.
+    q = 0.5 + delta
+    delta = q - 0.5  # (exact; 0.5 + delta is rounded)
+    big_m = float(max_gradient_norm(q))
+    b = np.array([0.3, 0.6, 0.9, 0.999])
+    a_prime = np.sqrt(1.0 - b * b)
+    for a in (np.full(b.size, -1.0), -a_prime - 0.01):
+        res = directional_radius(np.full(b.size, q), a * big_m, b * big_m)
+        first_order = delta / (big_m * a_prime)
+        np.testing.assert_array_equal(res.status, CONVERGED)
+        # (1e-12: the witness's absolute floor, ~1e-19, starts to count: 1.1e-6 measured)
+        np.testing.assert_allclose(res.radius, first_order, rtol=1e-6 if delta > 1e-11 else 3e-6)
+        assert np.all(res.nit <= 4)  # from the small-radius start
+        assert verify_radius(np.full(b.size, q), a * big_m, b * big_m, res.radius).all()
+
+
+def test_tiny_radii_below_1e_12_are_certified_and_close():
+    # Below q - 1/2 = 1e-12 the witness's absolute floor (the truncation's Phi(-9) ~ 1e-19)
+    # is no longer small against q - 1/2: a few 1e-4 of R are lost, never more.
+    for q in (0.5 + 1e-15, 0.5 + 1e-14, 0.5 + 1e-13):
+        delta = q - 0.5
+        big_m = float(max_gradient_norm(q))
+        res = directional_radius(q, -big_m, 0.6 * big_m)
+        first_order = delta / (big_m * 0.8)
+        assert 0.999 * first_order <= float(res.radius) <= first_order * (1 + 1e-9)
+        assert verify_radius(q, -big_m, 0.6 * big_m, res.radius)
+
+
+def test_pulled_points_keep_the_strip_radius_of_their_own_m1():
+    # Pulling a point inward shrinks a = m1 / M(q) > 0 too; the radius must still be at least
+    # R(q, m1, 0), the m2 = 0 radius of the caller's own m1 (R is non-decreasing in m2).
+    rng = np.random.default_rng(3)
+    q = 1.0 - 10 ** rng.uniform(-15.5, -3, 400)
+    big_m = max_gradient_norm(q)
+    gap = edge_gap(q) * rng.uniform(0.0, 0.9, q.size)
+    a = rng.uniform(0.05, 0.999, q.size) * (1.0 - gap)
+    b = np.sqrt((1.0 - gap) ** 2 - a * a)
+    full = directional_radius(q, a * big_m, b * big_m)
+    strip = directional_radius(q, a * big_m, np.zeros_like(q))
+    assert np.all(np.asarray(full.status) == FALLBACK)
+    # (up to the strip witness's own step back, 1e-13 relative: both are pulled in, the m2 = 0
+    # point by directional_radius with its 4-ulp rounding, the other here)
+    assert np.all(np.asarray(full.radius) >= np.asarray(strip.radius) * (1.0 - 1e-12))
 
 
 def test_adversarial_fuzz():

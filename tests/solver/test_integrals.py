@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import integrate, stats
 
-from hocert_solver._integrals import certified_dual, dual_value, integrals, residuals
+from hocert_solver._integrals import NARROW_SHIFT, _shift_mass, integrals, residuals
 from hocert_solver._normal import expm1_minus_x
 
 THETAS = [
@@ -77,34 +77,6 @@ def test_jacobian_matches_finite_differences(theta):
     np.testing.assert_allclose(jac, fd, rtol=2e-4, atol=1e-6 * np.abs(jac).max())
 
 
-def test_dual_value_is_the_lagrangian_and_below_p():
-    # For any lam >= 0, D(lam; r) <= p(r); at lam = 0, D = 0 (trivially). Direct evaluation of
-    # D = l0 q + l1 m1 + l2 m2 - E[l2 psi(t / l2)] by quad agrees with the identity we use.
-    k0, k1, l2, r = 0.3, 0.4, 0.2, 1.2
-    q, m1, m2 = 0.8, -0.05, 0.12
-    l0, l1 = k0 + 1 - r * r / 2, k1 + r
-    tmp = np.empty(8)
-    res = np.empty(4)
-    ours = dual_value(k0, k1, l2, r, q, m1, m2, 1, tmp, res)
-
-    def integrand(x):
-        t = np.exp(r * x - r * r / 2) - l0 - l1 * x
-        s = t / l2
-        psi = stats.norm.pdf(s) - s * stats.norm.sf(s)
-        return l2 * psi * stats.norm.pdf(x)
-
-    expect, _ = integrate.quad(integrand, -12, r + 12, limit=400, epsabs=1e-15)
-    direct = l0 * q + l1 * m1 + l2 * m2 - expect
-    assert ours == pytest.approx(direct, abs=1e-12)
-    assert certified_dual(k0, k1, l2, r, q, m1, m2) <= ours
-
-
-def test_certified_dual_rejects_negative_multipliers():
-    # l1 = k1 + r < 0 is not a valid dual point: no certificate.
-    assert certified_dual(0.1, -2.0, 0.3, 1.0, 0.8, -0.1, 0.1) == -np.inf
-    assert certified_dual(0.1, 0.2, 0.0, 1.0, 0.8, -0.1, 0.1) == -np.inf
-
-
 def test_expm1_form_keeps_small_radius_digits():
     # s(x) = l0 + l1 x - w(x) computed in the k-form must match the direct form to full relative
     # precision of the small quantities when r ~ 1e-4.
@@ -142,3 +114,22 @@ def test_factorised_phi_and_w_match_direct_evaluation(nodes):
         worst = max(worst, np.max(np.abs(p / direct_p - 1.0)), np.max(np.abs(w / direct_w - 1.0)))
     # A few ulp of each factor, plus the rounding of x = c + d inside the direct exps.
     assert worst < 2e-13
+
+
+def test_shift_mass_has_relative_precision():
+    # P(x - r < Z < x) for the closed-form pieces of I3 at small r: a difference of two
+    # Phi-masses would leave an absolute error of about eps, i.e. all of it at r ~ 1e-15.
+    mpmath = pytest.importorskip("mpmath")
+    mpmath.mp.dps = 120
+    worst = 0.0
+    for x in np.linspace(-25.0, 25.0, 101):
+        for r in (1e-15, 1e-12, 1e-6, 1e-3, 0.05, NARROW_SHIFT):
+            hi = mpmath.mpf(float(x))
+            lo = hi - mpmath.mpf(r)
+            exact = (
+                mpmath.ncdf(hi) - mpmath.ncdf(lo) if x <= 0 else mpmath.ncdf(-lo) - mpmath.ncdf(-hi)
+            )
+            worst = max(worst, float(abs(_shift_mass(float(x), r) / exact - 1)))
+    assert worst <= 4 * np.finfo(float).eps
+    assert _shift_mass(np.inf, 0.01) == 0.0
+    assert _shift_mass(-np.inf, 0.01) == 0.0
