@@ -47,6 +47,8 @@ FIRST_SKIP_STEP = 1e-3
 NOISE_TOL = 1e-8
 # F3's tolerance is NEWTON_TOL F3_R_SCALE r |dp/dr|: r to 1e-9 relative (_f3_scale).
 F3_R_SCALE = 100.0
+# F3's weight in the line search's merit function (see _newton).
+MERIT_F3_SCALE = 1.0
 
 
 def _budgets(*budgets: int) -> np.ndarray:
@@ -129,8 +131,7 @@ def _f3_scale(theta, jac, scale, l1_zero):
     F3's size is set by q - 1/2 (tiny radii, where r |dp/dr| ~ q - 1/2 and a fixed scale would
     leave r unresolved) or by p's fall from a peak (q -> 1/2 with a large radius, where F3 is
     known only to eps times the terms of E[(w - 1) h], far above eps (q - 1/2)). The floor
-    scale[3] is 2q - 1. ``_newton`` takes it at each iterate, for the convergence test and for
-    that step's line search.
+    scale[3] is 2q - 1. ``_newton`` takes it at each iterate for its convergence test.
     """
     slope = jac[3, 3] - jac[3, 1] if l1_zero else jac[3, 3]  # (k1 = -r moves with r)
     return min(1.0, max(scale[3], F3_R_SCALE * theta[3] * abs(slope)))
@@ -138,12 +139,17 @@ def _f3_scale(theta, jac, scale, l1_zero):
 
 @njit(cache=True, inline="always")
 def _scaled_norm(res, scale, s3, l1_zero):
-    """Scaled squared residual norm; F3 scaled by s3."""
+    """Scaled squared residual norm; F3 scaled by s3.
+
+    The line search's measure of p(r) = 1/2 is p(r) - 1/2 = F3 + F0 itself (the residual it
+    was tuned on: F3 alone, F3 = p(r) - 1/2 - F0, changed the damped path enough that starts
+    far from the solution near q = 1/2 crawled and failed); the convergence test takes F3.
+    """
     m = 0.0
     for i in range(4):
         if l1_zero and i == 1:
             continue
-        t = res[i] / (s3 if i == 3 else scale[i])
+        t = (res[3] + res[0]) / s3 if i == 3 else res[i] / scale[i]
         m += t * t
     return m if math.isfinite(m) else math.inf
 
@@ -184,14 +190,12 @@ def _newton(theta, q, m1, m2, scale, l1_zero, max_iter, integ, first_skip):
     crawl = 0
     prev = math.inf
     for it in range(max_iter):
-        # F3's scale at this iterate (_f3_scale), in the convergence test and in this step's
-        # line search (which compares merits under the same weights). It follows r: a start
-        # far below the solution (the strip start near q = 1/2) would otherwise weigh F3 by
-        # 1 / (2q - 1) up to a solution where F3 is known only to eps.
-        s3 = _f3_scale(theta, jac, scale, l1_zero)
-        merit = _scaled_norm(res, scale, s3, l1_zero)
+        # F3's scale at this iterate (_f3_scale) in the convergence test. The line search
+        # weighs F3 by 1 (MERIT_F3_SCALE) as it always did: weighing it by 1 / s3 as well made
+        # the path from the strip start near q = 1/2 (r growing from 0.1 to 4) crawl and fail.
+        merit = _scaled_norm(res, scale, MERIT_F3_SCALE, l1_zero)
         # Converged on the residuals (never on the step size alone).
-        worst = abs(res[3]) / s3
+        worst = abs(res[3]) / _f3_scale(theta, jac, scale, l1_zero)
         for i in range(3):
             if l1_zero and i == 1:
                 continue
@@ -254,7 +258,7 @@ def _newton(theta, q, m1, m2, scale, l1_zero, max_iter, integ, first_skip):
             trial[3] = theta[3] + alpha * d_r
             trial[1] = -trial[3] if l1_zero else l2_t * (k1 / l2 + alpha * d_k1)
             trial[2] = l2_t
-            m_new = _merit(trial, q, m1, m2, scale, s3, l1_zero, integ, jac, res, True)
+            m_new = _merit(trial, q, m1, m2, scale, MERIT_F3_SCALE, l1_zero, integ, jac, res, True)
             if m_new <= (1.0 - 1e-4 * alpha) * merit:
                 accepted = True
                 break
@@ -262,7 +266,7 @@ def _newton(theta, q, m1, m2, scale, l1_zero, max_iter, integ, first_skip):
         if not accepted:
             # No descent left: either rounding noise at a converged point (accept if the
             # residuals are within NOISE_TOL; the witness still checks the radius) or failure.
-            _merit(theta, q, m1, m2, scale, s3, l1_zero, integ, jac, res, True)
+            _merit(theta, q, m1, m2, scale, MERIT_F3_SCALE, l1_zero, integ, jac, res, True)
             return worst <= NOISE_TOL, it + 1
         for j in range(4):
             theta[j] = trial[j]

@@ -181,8 +181,12 @@ def test_adversarial_fuzz_monotone_across_statuses_more_seeds():
 
 @pytest.mark.slow
 def test_adversarial_fuzz_large():
+    # HOCERT_FUZZ_N=1e7 is issue #11's fuzz (about 15 min on 2 cores). Between CONVERGED radii
+    # no drop above 1e-6; across statuses the points pulled in to edge_gap(q) (FALLBACK: their
+    # multipliers reach 1e7 and amplify Newton's residuals) differ by up to 5.4e-6 between
+    # inputs that pull to the same point up to rounding (measured over 1e7: docs/benchmarks.md).
     n = int(float(os.environ.get("HOCERT_FUZZ_N", "1e6")))
     for start in range(0, n, 200_000):
         stats = _fuzz(min(200_000, n - start), seed=1 + start)
         assert stats["worst_drop_converged"] <= 1e-6
-        assert stats["worst_drop"] <= 1e-6
+        assert stats["worst_drop"] <= 1e-5
