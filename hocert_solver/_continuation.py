@@ -205,7 +205,8 @@ def _solve_cold(theta, q, m1, m2, a, b, big_m, scale, integ, w2, w1, r_strip):
     solution there (near a = 1, b = 0.01 the m2 path spent 3,000+ Newton iterations and
     failed, the ray took 30). Within RAY_MIN_Q of q = 1/2 the strip start converges more often
     than the ray and at a third of its cost (measured on 932 adversarial points), so it goes
-    first. The path in m2 has not been seen to succeed where the ray failed.
+    first; where both fail there, the ray stopping short of the point (gap_ok > 1e-7), the path
+    in m2 is tried last.
 
     gap_ok > 0 (with ok False) means theta solves the point pulled inward along the ray to the
     gap gap_ok (see _ray_continuation); the caller may certify that point instead. Beyond the
@@ -229,7 +230,15 @@ def _solve_cold(theta, q, m1, m2, a, b, big_m, scale, integ, w2, w1, r_strip):
     if not ok and near_edge and not ray_first:
         ok, l1_zero, n2, gap_ok = _ray_continuation(theta, q, a, b, big_m, scale, integ)
         nit += n2
-        return ok, l1_zero, nit, -1.0 if ok else gap_ok
+        if ok or 0.0 < gap_ok <= 1e-7:
+            return ok, l1_zero, nit, -1.0 if ok else gap_ok
+        # Within RAY_MIN_Q of 1/2, where the strip start and the ray both fail (the ray stopping
+        # far from the point), the path in m2 was seen to succeed (q - 1/2 = 1e-12, a = 0.026,
+        # 1 - rho = 3.4e-8: R = 3.85 where the ray's pulled point gave 2.40).
+        copy_into(theta, partial)
+        lz_partial = l1_zero
+        ok, l1_zero, n2 = _continuation(theta, q, m1, m2, scale, w2, w1, r0, integ)
+        nit += n2
     elif not ok and not near_edge and 1.0 - q >= TAIL_BEYOND_TABLES:
         ok, l1_zero, n2 = _continuation(theta, q, m1, m2, scale, w2, w1, r0, integ)
         nit += n2

@@ -185,7 +185,6 @@ def test_adversarial_fuzz_large():
     # no drop above 1e-6; across statuses the points pulled in to edge_gap(q) (FALLBACK: their
     # multipliers reach 1e7 and amplify Newton's residuals) differ by up to 3.3e-5 between
     # inputs that pull to the same point up to rounding (measured over 1e7: docs/benchmarks.md).
-    # The 1e7 run also meets the one known failure below (chunk 42).
     n = int(float(os.environ.get("HOCERT_FUZZ_N", "1e6")))
     for start in range(0, n, 200_000):
         stats = _fuzz(min(200_000, n - start), seed=1 + start)
@@ -193,15 +192,13 @@ def test_adversarial_fuzz_large():
         assert stats["worst_drop"] <= 5e-5
 
 
-@pytest.mark.xfail(
-    strict=True, reason="known: Newton fails at q - 1/2 ~ 1e-12, a ~ 0.03 near the edge"
-)
-def test_known_failure_tiny_q_small_positive_a_near_the_edge():
+def test_tiny_q_small_positive_a_near_the_edge_is_monotone():
     # From the 1e7 fuzz (seed 8400001; also in the session-6 code): raising m1 and m2 by 1e-9
-    # turns R = 3.8457 (CONVERGED, reference 3.8457) into 2.398 (FALLBACK, certified but 38%
-    # low): from the strip start Newton converges for one point and not for the other, and the
-    # ray continuation fails for both. When this passes, remove the xfail.
+    # turned R = 3.8457 (CONVERGED) into 2.398 (FALLBACK, certified but 38% low): from the strip
+    # start Newton converged for one point and not for the other, and the ray stopped at a gap
+    # of 1e-5 for both. The path in m2, now tried last there, solves both.
     q, m1, m2 = 0.5000000000010146, 0.0104666813159923, 0.3988049410287089
     base = float(directional_radius(q, m1, m2).radius)
     up = directional_radius(q, m1 * (1 + 1e-9), m2 * (1 + 1e-9))
     assert float(up.radius) >= base * (1 - 1e-6)
+    assert up.status == CONVERGED
