@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import _ball, _strip
+from . import _strip
 from .directional import (
     FEASIBILITY_SLACK,
     ArrayLike,
@@ -74,6 +74,8 @@ def _infinite_is_proved(q: float, m1: float, m2: float) -> bool:
         return max(m1, 0.0) == 0.0 and m2 == 0.0  # M(1) = 0: any gradient contradicts q = 1
     if not (0.5 < q < 1.0):
         return False
+    from . import _ball  # python-flint: imported on the first proof (about 50 ms)
+
     big_m = _ball.max_gradient_norm(q)
     a = max(m1, 0.0)
     rho2 = _ball.arb(a) ** 2 + _ball.arb(m2) ** 2
@@ -96,6 +98,8 @@ def _prove_one(
         return TRIVIAL if _infinite_is_proved(q, m1, m2) else NOT_PROVED
     if q <= 0.5:
         return NOT_PROVED
+    from . import _ball  # python-flint: imported on the first proof (about 50 ms)
+
     if _ball.cohen_holds(q, r):
         return BY_COHEN
     for prec in (_ball.PREC, _ball.PREC_RETRY):

@@ -6,6 +6,9 @@ above the independent reference, above a converged radius by 1e-6, with the wron
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -164,3 +167,12 @@ def test_ball_module_shares_no_arithmetic_with_the_solver():
     kernels = ("_integrals", "_quadrature", "_normal", "_solve", "_newton", "_witness", "_strip")
     for name in ("numba", "scipy", *kernels):
         assert name not in source.split('"""', 2)[2], name
+
+
+def test_python_flint_is_imported_only_for_a_proof():
+    # (about 50 ms of `import hocert_solver`, which most users never need)
+    code = (
+        "import sys, hocert_solver; assert 'flint' not in sys.modules; "
+        "hocert_solver.verify_radius(0.8, 0.1, 0.1, 0.5); assert 'flint' in sys.modules"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
