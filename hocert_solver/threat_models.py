@@ -50,12 +50,26 @@ def _check_order(lower: np.ndarray, upper: np.ndarray, what: str) -> None:
         raise ValueError(f"inconsistent bounds: lower bound on {what} exceeds its upper bound")
 
 
+_ROUND_DOWN = 1.0 - 4.0 * float(np.finfo(np.float64).eps)
+
+
+def _scaled(radius: np.ndarray, scale: float | np.ndarray) -> np.ndarray:
+    """``radius * scale`` rounded down (a no-op for ``scale == 1``)."""
+    if np.all(np.asarray(scale) == 1.0):
+        return radius
+    return radius * scale * _ROUND_DOWN
+
+
 def _best_of(
     first: RadiusResult, fallback: RadiusResult, scale: float | np.ndarray = 1.0
 ) -> RadiusResult:
-    """Elementwise larger of two certified radii (both are valid, so the larger one is)."""
-    r1 = np.asarray(first.radius) * scale
-    r2 = np.asarray(fallback.radius) * scale
+    """Elementwise larger of two certified radii (both are valid, so the larger one is).
+
+    ``scale`` (1 / sqrt(d) for l_inf) is rounded down by 4 ulps with the product, so that a
+    scaled radius never exceeds the exact scaled value of a proved one (``_scaled``).
+    """
+    r1 = _scaled(np.asarray(first.radius), scale)
+    r2 = _scaled(np.asarray(fallback.radius), scale)
     r1, r2 = np.broadcast_arrays(r1, r2)
     use2 = r2 > r1
     st1, st2 = np.broadcast_arrays(np.asarray(first.status), np.asarray(fallback.status))
@@ -82,15 +96,34 @@ def _exceeds_m(q: ArrayLike, norm_lower: np.ndarray) -> np.ndarray:
 
 
 def _inconsistent_as_cohen(
-    res: RadiusResult, q: ArrayLike, contradicts: np.ndarray, scale: float = 1.0
+    res: RadiusResult,
+    q: ArrayLike,
+    contradicts: np.ndarray,
+    scale: float = 1.0,
+    verify: bool = False,
 ) -> RadiusResult:
     """``res`` with status INCONSISTENT and ``scale * cohen_radius(q)`` where the bounds
-    contradict ``q`` (``contradicts``, or an INCONSISTENT status already in ``res``)."""
+    contradict ``q`` (``contradicts``, or an INCONSISTENT status already in ``res``).
+
+    With ``verify``, Cohen's radius is proved in ball arithmetic (or lowered until it is) before
+    it is scaled, like every other radius under ``verify=True``.
+    """
     status = np.asarray(res.status)
     bad = np.broadcast_to(contradicts, status.shape) | (status == INCONSISTENT)
     if not bad.any():
         return res
-    cohen = np.broadcast_to(scale * np.asarray(cohen_radius(q, on_invalid="nan")), bad.shape)
+    base = np.asarray(cohen_radius(q, on_invalid="nan"), dtype=np.float64)
+    if verify:
+        from .verification import prove_radius  # python-flint: only when a proof is asked for
+
+        qb = np.broadcast_to(np.asarray(q, dtype=np.float64), bad.shape)
+        base = np.array(np.broadcast_to(base, bad.shape))
+        todo = bad & (base > 0.0) & np.isfinite(base)
+        if todo.any():
+            # Proved for (q, m1 <= -M(q), m2 = 0), whose radius is Cohen's: only q enters.
+            m1 = -max_gradient_norm(qb[todo]) * (1.0 + 1e-12)
+            base[todo] = prove_radius(qb[todo], m1, np.zeros(m1.size), base[todo]).radius
+    cohen = np.broadcast_to(_scaled(base, scale), bad.shape)
     return RadiusResult(
         radius=np.where(bad, cohen, res.radius)[()],
         status=np.where(bad, INCONSISTENT, status).astype(np.int8)[()],
@@ -176,7 +209,7 @@ def l1_radius(
     first = directional_radius(q, -binf_hi, m2, on_invalid=on_invalid, verify=verify)
     best = _best_of(first, l2_radius(q, b2_hi, on_invalid=on_invalid, verify=verify))
     contradicts = _exceeds_m(q, b2_lo) | (np.asarray(first.status) == INCONSISTENT)
-    return _inconsistent_as_cohen(best, q, contradicts)
+    return _inconsistent_as_cohen(best, q, contradicts, verify=verify)
 
 
 def linf_radius(
@@ -233,7 +266,7 @@ def linf_radius(
     first = directional_radius(q, -b1_hi / root_d, m2, on_invalid=on_invalid, verify=verify)
     best = _best_of(first, l2_radius(q, b2_hi, on_invalid=on_invalid, verify=verify), 1.0 / root_d)
     contradicts = _exceeds_m(q, b2_lo) | (np.asarray(first.status) == INCONSISTENT)
-    return _inconsistent_as_cohen(best, q, contradicts, 1.0 / root_d)
+    return _inconsistent_as_cohen(best, q, contradicts, 1.0 / root_d, verify)
 
 
 def subspace_radius(
@@ -282,4 +315,4 @@ def subspace_radius(
     if grad_l2_upper is None:
         return first
     best = _best_of(first, l2_radius(q, grad_l2_upper, on_invalid=on_invalid, verify=verify))
-    return _inconsistent_as_cohen(best, q, np.asarray(first.status) == INCONSISTENT)
+    return _inconsistent_as_cohen(best, q, np.asarray(first.status) == INCONSISTENT, verify=verify)

@@ -14,6 +14,7 @@ from hocert_solver import (
     linf_radius,
     max_gradient_norm,
     subspace_radius,
+    verify_radius,
 )
 
 Q = np.array([0.6, 0.9, 0.999])
@@ -54,7 +55,9 @@ def test_linf_inconsistent_is_cohen_over_sqrt_d():
     b2 = 2.0 * BIG_M
     res = linf_radius(Q, np.sqrt(d) * b2, b2, b2, d)
     np.testing.assert_array_equal(res.status, INCONSISTENT)
-    np.testing.assert_array_equal(res.radius, cohen_radius(Q) / np.sqrt(d))
+    # (the scaled radius is rounded down by a few ulps: never above the exact scaled value)
+    np.testing.assert_allclose(res.radius, cohen_radius(Q) / np.sqrt(d), rtol=1e-15)
+    assert np.all(res.radius <= cohen_radius(Q) / np.sqrt(d))
     ok = linf_radius(Q, 0.5 * BIG_M, 0.4 * BIG_M, BIG_M, d)
     assert not np.any(ok.status == INCONSISTENT)
 
@@ -135,3 +138,18 @@ def test_on_invalid_nan_marks_bad_gradient_bounds(fn, kwargs):
     assert (np.asarray(res.status) == INVALID).sum() == 1
     with pytest.raises(ValueError, match="must be"):
         fn([0.9, 0.9], **kwargs)
+
+
+def test_inconsistent_radii_are_proved_under_verify():
+    # verify=True proves every radius in ball arithmetic, the Cohen radius of contradicting
+    # bounds too (before it is scaled for l_inf).
+    b2 = 2.0 * BIG_M
+    for res, scale in (
+        (l1_radius(Q, b2, b2, b2, verify=True), 1.0),
+        (linf_radius(Q, 4.0 * b2, b2, b2, 16, verify=True), 0.25),
+        (subspace_radius(Q, 0.1 * BIG_M, 1.2 * BIG_M, 0.5 * BIG_M, verify=True), 1.0),
+    ):
+        np.testing.assert_array_equal(res.status, INCONSISTENT)
+        unscaled = np.asarray(res.radius) / scale
+        assert verify_radius(Q, -BIG_M, np.zeros(Q.size), unscaled * (1 - 1e-15)).all()
+        np.testing.assert_allclose(res.radius, scale * cohen_radius(Q), rtol=1e-12)
