@@ -141,17 +141,31 @@ def estimator_table(p_a: float, trials: int = TRIALS) -> list[dict[str, Any]]:
     return rows
 
 
-def format_table(rows: list[dict[str, Any]]) -> str:
+def _markdown(columns: list[tuple[str, str, str]], rows: list[dict[str, Any]]) -> str:
+    """A markdown table: ``columns`` are (title, row key, format spec)."""
     lines = [
-        "| d | n | estimator | l1 / Cohen | l1 / exact | linf / Cohen | linf / exact |",
-        "|---|---|---|---|---|---|---|",
+        "| " + " | ".join(title for title, _, _ in columns) + " |",
+        "|" + "---|" * len(columns),
     ]
     for r in rows:
-        lines.append(
-            f"| {r['d']} | {r['n']:.0e} | {r['estimator']} | {r['l1_over_cohen']:.3f} | "
-            f"{r['l1_over_exact']:.4f} | {r['linf_over_cohen']:.4f} | {r['linf_over_exact']:.4f} |"
-        )
+        lines.append("| " + " | ".join(format(r[key], spec) for _, key, spec in columns) + " |")
     return "\n".join(lines)
+
+
+_ROW_KEYS = [("d", "d", ""), ("n", "n", ".0e"), ("estimator", "estimator", "")]
+
+
+def format_table(rows: list[dict[str, Any]]) -> str:
+    return _markdown(
+        [
+            *_ROW_KEYS,
+            ("l1 / Cohen", "l1_over_cohen", ".3f"),
+            ("l1 / exact", "l1_over_exact", ".4f"),
+            ("linf / Cohen", "linf_over_cohen", ".4f"),
+            ("linf / exact", "linf_over_exact", ".4f"),
+        ],
+        rows,
+    )
 
 
 def sparse_linf_table(p_a: float, trials: int = TRIALS) -> list[dict[str, Any]]:
@@ -185,16 +199,15 @@ def sparse_linf_table(p_a: float, trials: int = TRIALS) -> list[dict[str, Any]]:
 
 
 def format_sparse_table(rows: list[dict[str, Any]]) -> str:
-    lines = [
-        "| d | n | estimator | linf / (Cohen / sqrt d) | linf / exact | l1 / Cohen |",
-        "|---|---|---|---|---|---|",
-    ]
-    for r in rows:
-        lines.append(
-            f"| {r['d']} | {r['n']:.0e} | {r['estimator']} | {r['linf_over_cohen']:.3f} | "
-            f"{r['linf_over_exact']:.4f} | {r['l1_over_cohen']:.3f} |"
-        )
-    return "\n".join(lines)
+    return _markdown(
+        [
+            *_ROW_KEYS,
+            ("linf / (Cohen / sqrt d)", "linf_over_cohen", ".3f"),
+            ("linf / exact", "linf_over_exact", ".4f"),
+            ("l1 / Cohen", "l1_over_cohen", ".3f"),
+        ],
+        rows,
+    )
 
 
 @pytest.mark.benchmark(group="estimators")
