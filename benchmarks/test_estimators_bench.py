@@ -33,6 +33,7 @@ reported next to them as a check.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -115,6 +116,17 @@ def samples_to_reach(d: int, estimator: str, p_a: float, target: float = 1.2) ->
     return round(math.exp(hi), -2)
 
 
+def _radii_per_estimator(
+    rng: np.random.Generator, d: int, n: int, p_a: float, trials: int, **simulate: Any
+) -> Iterator[tuple[str, np.ndarray, np.ndarray, np.ndarray]]:
+    """(estimator, Cohen, l1, l_inf radii over ``trials`` inputs) per estimator; both
+    estimators see the same simulated inputs (``_simulate``'s keywords pass through)."""
+    sims = [_simulate(rng, d, n, p_a, **simulate) for _ in range(trials)]
+    for est in ESTIMATORS:
+        r = np.array([_radii(c, n, m, est) for c, m in sims])
+        yield est, r[:, 0], r[:, 1], r[:, 2]
+
+
 def estimator_table(p_a: float, trials: int = TRIALS) -> list[dict[str, Any]]:
     """One row per (d, n, estimator): medians of l1 and l_inf radius over Cohen and exact."""
     rows = []
@@ -123,10 +135,7 @@ def estimator_table(p_a: float, trials: int = TRIALS) -> list[dict[str, Any]]:
         exact_l1, exact_linf = z * math.sqrt(d), z / math.sqrt(d)  # units of sigma
         for n in NS:
             rng = np.random.default_rng(SEED + d + n)
-            sims = [_simulate(rng, d, n, p_a) for _ in range(trials)]
-            for est in ESTIMATORS:  # both estimators see the same simulated inputs
-                r = np.array([_radii(c, n, m, est) for c, m in sims])
-                cohen, l1, linf = r[:, 0], r[:, 1], r[:, 2]
+            for est, cohen, l1, linf in _radii_per_estimator(rng, d, n, p_a, trials):
                 rows.append(
                     {
                         "d": d,
@@ -181,10 +190,7 @@ def sparse_linf_table(p_a: float, trials: int = TRIALS) -> list[dict[str, Any]]:
     for d in SPARSE_DIMS:
         for n in NS:
             rng = np.random.default_rng(SEED + 7 * d + n)
-            sims = [_simulate(rng, d, n, p_a, nonzero=k) for _ in range(trials)]
-            for est in ESTIMATORS:
-                r = np.array([_radii(c, n, m, est) for c, m in sims])
-                cohen, l1, linf = r[:, 0], r[:, 1], r[:, 2]
+            for est, cohen, l1, linf in _radii_per_estimator(rng, d, n, p_a, trials, nonzero=k):
                 rows.append(
                     {
                         "d": d,

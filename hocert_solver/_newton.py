@@ -47,8 +47,6 @@ FIRST_SKIP_STEP = 1e-3
 NOISE_TOL = 1e-8
 # F3's tolerance is NEWTON_TOL F3_R_SCALE r |dp/dr|: r to 1e-9 relative (_f3_scale).
 F3_R_SCALE = 100.0
-# F3's weight in the line search's merit function (see _newton).
-MERIT_F3_SCALE = 1.0
 
 
 def _budgets(*budgets: int) -> np.ndarray:
@@ -138,8 +136,8 @@ def _f3_scale(theta, jac, scale, l1_zero):
 
 
 @njit(cache=True, inline="always")
-def _scaled_norm(res, scale, s3, l1_zero):
-    """Scaled squared residual norm; F3 scaled by s3.
+def _scaled_norm(res, scale, l1_zero):
+    """Scaled squared residual norm, the line search's merit function.
 
     The line search's measure of p(r) = 1/2 is p(r) - 1/2 = F3 + F0 itself (the residual it
     was tuned on: F3 alone, F3 = p(r) - 1/2 - F0, changed the damped path enough that starts
@@ -149,14 +147,14 @@ def _scaled_norm(res, scale, s3, l1_zero):
     for i in range(4):
         if l1_zero and i == 1:
             continue
-        t = (res[3] + res[0]) / s3 if i == 3 else res[i] / scale[i]
+        t = res[3] + res[0] if i == 3 else res[i] / scale[i]
         m += t * t
     return m if math.isfinite(m) else math.inf
 
 
 @njit(cache=True)
-def _merit(theta, q, m1, m2, scale, s3, l1_zero, integ, jac, res, want_jac):
-    """Scaled squared residual norm at theta (inf if the integrals fail); F3 scaled by s3."""
+def _merit(theta, q, m1, m2, scale, l1_zero, integ, jac, res, want_jac):
+    """Scaled squared residual norm at theta (inf if the integrals fail; ``_scaled_norm``)."""
     if not (theta[2] > 0.0 and theta[3] > 0.0):
         return math.inf
     guide = integ[GUIDE : GUIDE + N_GUIDE]
@@ -164,7 +162,7 @@ def _merit(theta, q, m1, m2, scale, s3, l1_zero, integ, jac, res, want_jac):
     if st != OK:
         return math.inf
     residuals(integ, q, m1, m2, res)
-    return _scaled_norm(res, scale, s3, l1_zero)
+    return _scaled_norm(res, scale, l1_zero)
 
 
 @one_specialisation
@@ -185,16 +183,14 @@ def _newton(theta, q, m1, m2, scale, l1_zero, max_iter, integ, first_skip):
     integ[STALE] = 0.0
     if l1_zero:
         theta[1] = -theta[3]
-    if _merit(theta, q, m1, m2, scale, scale[3], l1_zero, integ, jac, res, True) == math.inf:
+    merit = _merit(theta, q, m1, m2, scale, l1_zero, integ, jac, res, True)
+    if merit == math.inf:
         return False, 0
     crawl = 0
     prev = math.inf
     for it in range(max_iter):
-        # F3's scale at this iterate (_f3_scale) in the convergence test. The line search
-        # weighs F3 by 1 (MERIT_F3_SCALE) as it always did: weighing it by 1 / s3 as well made
-        # the path from the strip start near q = 1/2 (r growing from 0.1 to 4) crawl and fail.
-        merit = _scaled_norm(res, scale, MERIT_F3_SCALE, l1_zero)
-        # Converged on the residuals (never on the step size alone).
+        # Converged on the residuals (never on the step size alone); F3 on its scale at this
+        # iterate (_f3_scale), the line search on p(r) - 1/2 (_scaled_norm).
         worst = abs(res[3]) / _f3_scale(theta, jac, scale, l1_zero)
         for i in range(3):
             if l1_zero and i == 1:
@@ -258,7 +254,7 @@ def _newton(theta, q, m1, m2, scale, l1_zero, max_iter, integ, first_skip):
             trial[3] = theta[3] + alpha * d_r
             trial[1] = -trial[3] if l1_zero else l2_t * (k1 / l2 + alpha * d_k1)
             trial[2] = l2_t
-            m_new = _merit(trial, q, m1, m2, scale, MERIT_F3_SCALE, l1_zero, integ, jac, res, True)
+            m_new = _merit(trial, q, m1, m2, scale, l1_zero, integ, jac, res, True)
             if m_new <= (1.0 - 1e-4 * alpha) * merit:
                 accepted = True
                 break
@@ -266,7 +262,7 @@ def _newton(theta, q, m1, m2, scale, l1_zero, max_iter, integ, first_skip):
         if not accepted:
             # No descent left: either rounding noise at a converged point (accept if the
             # residuals are within NOISE_TOL; the witness still checks the radius) or failure.
-            _merit(theta, q, m1, m2, scale, MERIT_F3_SCALE, l1_zero, integ, jac, res, True)
+            _merit(theta, q, m1, m2, scale, l1_zero, integ, jac, res, True)
             return worst <= NOISE_TOL, it + 1
         for j in range(4):
             theta[j] = trial[j]

@@ -454,8 +454,13 @@ _EPS = float(np.finfo(np.float64).eps)
 
 
 def pull_factor(rho: np.ndarray, gap: np.ndarray) -> np.ndarray:
-    """The factor that pulls a point at normalised distance ``rho`` in to ``1 - gap``, rounded
-    down by 4 ulps (applied to ``max(m1, 0)`` and ``m2``; see ``directional_radius``)."""
+    """The factor that pulls a point at normalised distance ``rho`` in to ``1 - gap``.
+
+    ``rho = hypot(max(m1, 0), m2) / M(q)`` and ``gap`` (``edge_gap(q)``) are dimensionless; the
+    factor multiplies ``max(m1, 0)`` and ``m2`` (``directional_radius``), and is rounded down
+    by 4 ulps so that the pulled point lies at or inside ``1 - gap``: only smaller bounds, so
+    its radius is certified for the caller's (R is non-decreasing in m1 and m2).
+    """
     with np.errstate(divide="ignore", invalid="ignore"):
         return (1.0 - gap) / rho * (1.0 - 4.0 * _EPS)
 

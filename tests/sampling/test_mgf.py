@@ -248,14 +248,17 @@ def _failure_rates(x, y, n1, n2, alpha, beta, estimator=None):
     return fails.mean(axis=0)
 
 
+def _check_direct_coverage(name: str, seed: int, d: int, n: int, trials: int, alpha: float):
+    rng = np.random.default_rng(seed + len(name))
+    vote, beta = _direct_model(name, d)
+    x, y = _direct_halves(rng, vote, d, n, n, trials)
+    rates = _failure_rates(x, y, n, n, alpha, beta)
+    assert np.all(rates <= alpha + mc_slack(alpha, trials)), rates
+
+
 @pytest.mark.parametrize("name", ["thin_shell", "half_shell", "anti_correlated", "rare_tail"])
 def test_end_to_end_coverage_adversarial_direct(name):
-    rng = np.random.default_rng(400 + len(name))
-    d, n1, n2, trials, alpha = 8, 200, 200, 800, 0.2
-    vote, beta = _direct_model(name, d)
-    x, y = _direct_halves(rng, vote, d, n1, n2, trials)
-    rates = _failure_rates(x, y, n1, n2, alpha, beta)
-    assert np.all(rates <= alpha + mc_slack(alpha, trials)), rates
+    _check_direct_coverage(name, 400, d=8, n=200, trials=800, alpha=0.2)
 
 
 def test_half_shell_beta_is_exact():
@@ -340,12 +343,7 @@ def test_end_to_end_coverage_image_sized(d):
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["thin_shell", "half_shell", "anti_correlated", "rare_tail"])
 def test_end_to_end_coverage_adversarial_direct_large(name):
-    rng = np.random.default_rng(600 + len(name))
-    d, n1, n2, trials, alpha = 16, 500, 500, 3000, 0.05
-    vote, beta = _direct_model(name, d)
-    x, y = _direct_halves(rng, vote, d, n1, n2, trials)
-    rates = _failure_rates(x, y, n1, n2, alpha, beta)
-    assert np.all(rates <= alpha + mc_slack(alpha, trials)), rates
+    _check_direct_coverage(name, 600, d=16, n=500, trials=3000, alpha=0.05)
 
 
 @pytest.mark.slow

@@ -20,7 +20,7 @@ from hocert_solver import (
     verify_radius,
 )
 from hocert_solver._dual import truncation_bound
-from hocert_solver.directional import edge_gap
+from hocert_solver.directional import edge_gap, pull_factor
 from hocert_solver.verification import _infinite_is_proved
 from tests.reference import reference_radius_info
 from tests.solver.domain import adversarial_edge_triples
@@ -202,3 +202,13 @@ def test_tiny_q_small_positive_a_near_the_edge_is_monotone():
     up = directional_radius(q, m1 * (1 + 1e-9), m2 * (1 + 1e-9))
     assert float(up.radius) >= base * (1 - 1e-6)
     assert up.status == CONVERGED
+
+
+def test_pull_factor_puts_points_at_or_just_inside_the_gap():
+    rng = np.random.default_rng(8)
+    q = 0.5 + 0.5 * rng.random(1000)
+    gap = edge_gap(q)
+    rho = 1.0 - gap * rng.random(1000)
+    pulled = rho * pull_factor(rho, gap)
+    assert np.all(pulled <= 1.0 - gap)
+    np.testing.assert_allclose(pulled, 1.0 - gap, rtol=1e-14)
