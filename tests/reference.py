@@ -33,10 +33,14 @@ Method
 
   With u(x) = (l0 + l1 x - w(x)) / l2 (the Neyman-Pearson c(x) of Theorem 3) and
   h = 1 - Phi(u), the gradient of D is (E h - (1 - q), m1 + E[X h], m2 - E phi(u)) (the
-  residuals of (4), (5b), (5a)) and D = 1 - E[w h] + lam . grad D.  D is maximised by a damped
-  Newton method with the analytic Jacobian, on the face l1 > 0 or on the face l1 = 0 (the
-  c1 < 0 clause), each in coordinates that keep u well conditioned (see the note above
-  ``_MODE_ROWS``); the face is certified by the KKT sign of the dropped component.  All
+  residuals of (4), (5b), (5a)) and D = 1 - E[w h] + lam . grad D.  D - 1/2 is formed without
+  any term of size 1/2, as F3 + (l0 - 1, l1, l2) . grad D with F3 = (q - 1/2) - E[(w - 1) h]
+  (``_evaluate``), so that p(r) - 1/2 keeps its relative precision when q - 1/2 is far below
+  eps and r ~ q - 1/2 (the form of the solver's F3, docs/math.md section 5, computed here by
+  this module's own quadrature).  D is maximised by a damped Newton method with the analytic
+  Jacobian, on the face l1 > 0 or on the face l1 = 0 (the c1 < 0 clause), each in
+  coordinates that keep u well conditioned (see the note above ``_MODE_ROWS``); the face is
+  certified by the KKT sign of the dropped component.  All
   integrals are one-dimensional Gaussian integrals, computed by a vectorised adaptive
   Gauss-Legendre rule (15 against 30 nodes per panel) on panels split where u crosses fixed
   levels, at the maximum of u, at 0 and at r, with a per-panel error estimate and a bound on the
@@ -59,8 +63,10 @@ Accuracy
 --------
 About 1e-13 for most inputs (checked against mpmath evaluations of D).  Near the boundary of the
 disk the multipliers grow like 1 / (1 - rho) and beyond (up to 1e11 at rho = 1 - 1e-6,
-q = 1 - 1e-7): D = 1 - E[w h] + lam . grad D then inherits lam times the rounding error of the
-integrals, and the error of R reaches ~1e-10.  ``RadiusInfo.radius_err`` is a conservative
+q = 1 - 1e-7): D - 1/2 = F3 + (l0 - 1, l1, l2) . grad D then inherits lam times the rounding
+error of the integrals, and the error of R reaches ~1e-10.  Near q = 1/2 the error is relative:
+about 1e-15 of R down to q - 1/2 = 1e-14 (R ~ 1e-14), against the first-order radius
+(q - 1/2) / (M sqrt(1 - b^2)).  ``RadiusInfo.radius_err`` is a conservative
 estimate of it.  The same multipliers are the sensitivities of p to the inputs (dp/dq = l0,
 ...), so there R is ill-conditioned: one ulp of q can move it by 1e-4
 (``RadiusInfo.dr_dq``, ...).
@@ -322,7 +328,8 @@ class _Problem:
     one_minus_q: float
     mq: float
     scale: np.ndarray  # natural scale of the three residuals
-    atol: np.ndarray  # absolute quadrature tolerances of E h, E[X h], E phi(u), E[w h]
+    atol: np.ndarray  # absolute quadrature tolerances of E h, E[X h], E phi(u), E[(w - 1) h]
+    q_half: float  # q - 1/2, exact in binary64 for q in [1/2, 1]
 
 
 @dataclass
@@ -334,7 +341,8 @@ class _Eval:
     grad: np.ndarray  # dD/dlam = residuals of (4), (5b), (5a)
     jac: np.ndarray  # d grad[rows] / d theta
     dlam: np.ndarray  # d lam / d theta
-    dual: float  # D(lam; r), a lower bound on p(r)
+    dual: float  # D(lam; r), a lower bound on p(r) (1/2 + dual_m_half, rounded)
+    dual_m_half: float  # D(lam; r) - 1/2, formed without terms of size 1/2 (see _evaluate)
     primal: float  # E[w Phi(u)]
     dd_dr: float  # dD/dr at fixed lam (envelope theorem: dp/dr at the optimum)
     quad_err: np.ndarray  # estimated absolute errors (incl. rounding) of the 4 controlled integrals
@@ -342,11 +350,17 @@ class _Eval:
     scaled_res: np.ndarray  # |residuals of this face's equations| / natural scale
     loose: float  # quadrature tolerance factor used
     noise_res: np.ndarray  # quadrature error of the residuals / natural scale
+    lam_shift: np.ndarray  # (l0 - 1, l1, l2), l0 - 1 formed without the 1
+    dual_round: float  # bound on the rounding of the sum that forms dual_m_half
 
     @property
     def dual_noise(self) -> float:
-        """Error bound of ``dual`` from the quadrature: |lam| . err(grad) + err(E[w h])."""
-        return float(np.abs(self.lam) @ self.quad_err[:3] + self.quad_err[3])
+        """Error bound of ``dual_m_half``: |l0 - 1| err(E h) + |l1| err(E[X h]) +
+        l2 err(E phi(u)) + err(E[(w - 1) h]) from the quadrature, plus the rounding of the sum.
+        Every term is relative to the size of D - 1/2 (no absolute eps of 1/2)."""
+        return float(
+            np.abs(self.lam_shift) @ self.quad_err[:3] + self.quad_err[3] + self.dual_round
+        )
 
 
 def _make_problem(q: float, m1: float, m2: float) -> _Problem:
@@ -354,23 +368,32 @@ def _make_problem(q: float, m1: float, m2: float) -> _Problem:
     omq = 1.0 - q
     scale = np.array([omq, mq, mq])
     atol = _QUAD_RTOL * np.array([omq, mq, mq, 1.0])
-    return _Problem(q, max(m1, -mq), m2, omq, mq, scale, atol)
+    return _Problem(q, max(m1, -mq), m2, omq, mq, scale, atol, q - 0.5)
 
 
-def _lam(mode: str, theta: np.ndarray, r: float) -> tuple[np.ndarray, np.ndarray]:
-    """Multipliers lam and their Jacobian d lam / d theta."""
+def _i3_scale(r: float) -> float:
+    """Natural scale of E[(w - 1) h]: E|w - 1| = 2 (2 Phi(r/2) - 1) ~ r sqrt(2/pi) as r -> 0."""
+    return min(1.0, r)
+
+
+def _lam(mode: str, theta: np.ndarray, r: float) -> tuple[np.ndarray, np.ndarray, float]:
+    """Multipliers lam, their Jacobian d lam / d theta, and l0 - 1 formed without the 1 (it is
+    O(r) as r -> 0, and multiplies a residual of size eps in D - 1/2; see :func:`_evaluate`)."""
     l2 = math.exp(theta[-1])
     if mode == "B":
         d0, d1 = theta[0], theta[1]
+        l0m1 = d0 * l2 - 0.5 * r * r
         lam = np.array([1.0 - 0.5 * r * r + d0 * l2, r + d1 * l2, l2])
         dlam = np.array([[l2, 0.0, d0 * l2], [0.0, l2, d1 * l2], [0.0, 0.0, l2]])
     else:  # "A"
         x0, kappa = theta[0], math.exp(theta[1])
-        l0 = math.exp(r * x0 - 0.5 * r * r)
+        v0 = r * x0 - 0.5 * r * r
+        l0 = math.exp(v0)
+        l0m1 = math.expm1(v0)
         l2 = r / kappa * l0
         lam = np.array([l0, 0.0, l2])
         dlam = np.array([[r * l0, 0.0], [0.0, 0.0], [r * l2, -l2]])
-    return lam, dlam
+    return lam, dlam, l0m1
 
 
 def _convert(mode_from: str, theta: np.ndarray, mode_to: str, r: float) -> np.ndarray:
@@ -519,7 +542,23 @@ def _evaluate(prob: _Problem, r: float, mode: str, theta: np.ndarray, loose: flo
     """All integrals at (r, theta): residuals, Jacobian, dual value and dD/dr.
 
     ``loose`` multiplies the quadrature tolerances (used far from the optimum, where the Newton
-    direction does not need 16 digits)."""
+    direction does not need 16 digits).
+
+    The dual value is formed as D - 1/2 without any term of size 1/2, so that it keeps its
+    relative precision when q -> 1/2 and r -> 0 (where D - 1/2 ~ q - 1/2 is far below eps).
+    With the residuals F0 = E Phi(u) - q = (1 - q) - E h, F1 = E[X Phi(u)] - m1 = -E[X h] - m1,
+    F2 = E phi(u) - m2 (F = -grad) and
+
+        F3 = E[w Phi(u)] - 1/2 - F0 = (q - 1/2) - E[(w - 1) h]
+
+    (E w = 1, E Phi(u) = 1 - E h), the dual D = E[w Phi(u)] - l0 F0 - l1 F1 - l2 F2 is
+
+        D - 1/2 = F3 - (l0 - 1) F0 - l1 F1 - l2 F2.
+
+    q - 1/2 is exact; E[(w - 1) h] is integrated as such, with phi(x) (w - 1) = phi(x) expm1(v)
+    for |v| <= 1 (relative precision as r -> 0) and phi(x - r) - phi(x) beyond (|w - 1| >=
+    1 - 1/e: no cancellation), under a tolerance relative to its size ~ min(1, r); l0 - 1, l1 and
+    l2 are O(r) as r -> 0, so the absolute rounding of E h ~ 1/2 enters only as (l0 - 1) eps."""
     rows = _MODE_ROWS[mode]
     xa, xb = -_PAD, r + _PAD
     pts = {xa, xb}
@@ -536,30 +575,57 @@ def _evaluate(prob: _Problem, r: float, mode: str, theta: np.ndarray, loose: flo
         pu = _phi(u)
         wx = _phi(x)
         wr = _phi(x - r)
+        v = r * x - 0.5 * r * r
+        near = np.abs(v) <= 1.0
+        wm1 = np.where(near, wx * np.expm1(np.where(near, v, 0.0)), wr - wx)  # phi(x) (w - 1)
         pw = wx * pu
         live = pw > 0.0
         du = np.where(live | (wr * pu > 0.0), du, 0.0)
         dud_live = [np.where(live, d, 0.0) for d in dud]
         rv = (np.ones_like(x), x, -u)
-        comps = [wx * h, wx * x * h, pw, wr * h]  # controlled: E h, E[X h], E phi(u), E[w h]
-        comps += [pw * du, np.abs(x) * pw * du, np.abs(u) * pw * du, wr * pu * du]  # noise
+        # controlled: E h, E[X h], E phi(u), E[(w - 1) h]
+        comps = [wx * h, wx * x * h, pw, wm1 * h]
+        comps += [pw * du, np.abs(x) * pw * du, np.abs(u) * pw * du, np.abs(wm1) * pu * du]
         comps.append(wr * (x - r) * h)  # -dD/dr
         comps += [pw * rv[i] * dj for i in rows for dj in dud_live]  # Jacobian
         return np.array(comps)
 
-    vals, errs, ok = _adaptive_gl(integrand, edges, prob.atol * loose)
-    i_h, i_xh, i_phi, i_wh = vals[:4]
+    atol = prob.atol * loose
+    atol[3] *= _i3_scale(r)
+    vals, errs, ok = _adaptive_gl(integrand, edges, atol)
+    i_h, i_xh, i_phi, i_w1h = vals[:4]
     i_dwh = vals[8]
     n = len(rows)
     jac = -vals[9:].reshape(n, n)
     grad = np.array([i_h - prob.one_minus_q, prob.m1 + i_xh, prob.m2 - i_phi])
-    lam, dlam = _lam(mode, theta, r)
-    primal = 1.0 - i_wh
-    dual = primal + float(lam @ grad)
+    lam, dlam, l0m1 = _lam(mode, theta, r)
+    lam_shift = np.array([l0m1, lam[1], lam[2]])
+    f3 = prob.q_half - i_w1h
+    terms = lam_shift * grad  # = -(l0 - 1) F0, -l1 F1, -l2 F2
+    dual_m_half = f3 + float(terms.sum())
+    dual_round = 4.0 * _EPS * (prob.q_half + abs(i_w1h) + float(np.abs(terms).sum()))
+    primal = 0.5 + (f3 - grad[0])  # E[w Phi(u)] = 1/2 + F3 + F0
     res = np.abs(grad[list(rows)]) / prob.scale[list(rows)]
     noise = errs[list(rows)] / prob.scale[list(rows)]
     return _Eval(
-        r, mode, theta, lam, grad, jac, dlam, dual, primal, -i_dwh, errs, ok, res, loose, noise
+        r,
+        mode,
+        theta,
+        lam,
+        grad,
+        jac,
+        dlam,
+        0.5 + dual_m_half,
+        dual_m_half,
+        primal,
+        -i_dwh,
+        errs,
+        ok,
+        res,
+        loose,
+        noise,
+        lam_shift,
+        dual_round,
     )
 
 
@@ -681,9 +747,10 @@ def _newton(
         for _ls in range(30):
             trial = _evaluate(prob, r, mode, ev.theta + alpha * step, loose)
             tol_d = 1e-15 + 2.0 * (ev.dual_noise + trial.dual_noise)
-            if np.isfinite(trial.dual) and (
-                trial.dual >= ev.dual + 1e-4 * alpha * max(slope, 0.0)
-                or (trial.dual >= ev.dual - tol_d and trial.scaled_res.max() < res.max())
+            d_new, d_old = trial.dual_m_half, ev.dual_m_half  # D - 1/2: no rounding of 1/2
+            if np.isfinite(d_new) and (
+                d_new >= d_old + 1e-4 * alpha * max(slope, 0.0)
+                or (d_new >= d_old - tol_d and trial.scaled_res.max() < res.max())
             ):
                 accepted = trial
                 break
@@ -741,6 +808,8 @@ def _interval_start(prob: _Problem, r: float) -> tuple[str, np.ndarray] | None:
     a0 = g[1] - a1 * w[1]
     slope = np.abs(a1 - r * np.expm1(v))
     l2 = prob.m2 / float(np.sum(_phi(w) / slope))
+    if not (0.0 < l2 < math.inf):  # m2 so small (subnormal) that l2 underflows: no start
+        return None
     return "B", np.array([a0 / l2, a1 / l2, math.log(l2)])
 
 
@@ -980,14 +1049,18 @@ class RadiusInfo:
     max_scaled_residual : float
         Largest |residual of (4), (5a), (5b)| / scale at the final point.
     quad_err : float
-        Largest estimated quadrature error of the controlled integrals at the final point, each
-        divided by its natural scale (1 - q, M, M, 1).
+        Largest estimated quadrature error of the controlled integrals E h, E[X h], E phi(u),
+        E[(w - 1) h] at the final point, each divided by its natural scale (1 - q, M, M,
+        min(1, r)).
     bracket : float
         Width of the final bracket of R.
     radius_err : float
-        Conservative error estimate of R: twice the sum of the last Newton step, the quadrature
-        error bound of p(R) (|lam| . err(residuals) + err(E[w h])) over |dp/dr|, and 8 eps over
-        |dp/dr| (rounding of p near 1/2).
+        Conservative error estimate of R: twice the sum of the last Newton step (or half the
+        bracket) and the error bound of p(R) - 1/2 over |dp/dr|.  That bound is
+        |l0 - 1| err(E h) + l1 err(E[X h]) + l2 err(E phi(u)) + err(E[(w - 1) h]) plus the
+        rounding of the sum D - 1/2 = F3 - (l0 - 1) F0 - l1 F1 - l2 F2 (see ``_evaluate``); all
+        its terms are relative to the size of p - 1/2, so radius_err is relative to R also when
+        q -> 1/2 and R -> 0.
     dp_dr : float
         dp/dr at R (envelope theorem).
     lam : tuple
@@ -1036,7 +1109,10 @@ def reference_radius_info(
 
     # R >= z (zeroth-order radius) and p(z) > 1/2 strictly when m2 > 0; start there.  Every
     # evaluated r is classified exactly (p > 1/2 below R, <= 1/2 from R on), so [lo, hi]
-    # always brackets R; Newton steps use dp/dr from the envelope theorem.
+    # always brackets R; Newton steps use dp/dr from the envelope theorem.  p(r) - 1/2 is the
+    # dual value's D - 1/2, formed without terms of size 1/2 (see _evaluate), so that it keeps
+    # its relative precision as q -> 1/2, where R ~ (q - 1/2) / (M sqrt(1 - b^2)) -> 0; the
+    # tolerance on R is therefore relative below R = 1 too.
     lo, hi = 0.0, math.inf
     r = z
     n = 0
@@ -1045,20 +1121,20 @@ def reference_radius_info(
         n += 1
         if n > _R_MAX_EVALS:
             raise ReferenceSolverError(f"radius search did not converge (q={q}, m1={m1}, m2={m2})")
-        f = ev.dual - 0.5
+        f = ev.dual_m_half
         if f > 0.0:
             lo = r
         else:
             hi = r
         cand = r - f / ev.dd_dr if ev.dd_dr < 0.0 else math.nan
-        noise_r = ev.dual_noise / abs(ev.dd_dr) if ev.dd_dr != 0.0 else math.inf
-        # error estimate: step or bracket, quadrature noise of D, rounding of D near 1/2
-        floor_r = noise_r + 8.0 * _EPS / abs(ev.dd_dr) if ev.dd_dr != 0.0 else math.inf
-        if math.isfinite(cand) and abs(cand - r) <= max(tol * max(1.0, r), noise_r):
+        # error estimate: step or bracket, and the error bound of D - 1/2 (quadrature and the
+        # rounding of its relative-precision sum) over |dp/dr|
+        floor_r = noise_r = ev.dual_noise / abs(ev.dd_dr) if ev.dd_dr != 0.0 else math.inf
+        if math.isfinite(cand) and abs(cand - r) <= max(tol * r, noise_r):
             radius = min(max(cand, lo), hi)
             err = 2.0 * (abs(cand - r) + floor_r)
             break
-        if hi - lo <= max(tol * max(1.0, lo), noise_r):
+        if hi - lo <= max(tol * lo, noise_r):
             radius = 0.5 * (lo + hi)
             err = 2.0 * (0.5 * (hi - lo) + floor_r)
             break
@@ -1079,7 +1155,7 @@ def reference_radius_info(
         n_evals=n,
         mode=ev.mode,
         max_scaled_residual=float(ev.scaled_res.max()),
-        quad_err=float((ev.quad_err / np.append(prob.scale, 1.0)).max()),
+        quad_err=float((ev.quad_err / np.append(prob.scale, _i3_scale(ev.r))).max()),
         bracket=float(hi - lo),
         radius_err=float(err),
         dp_dr=float(ev.dd_dr),
@@ -1103,7 +1179,8 @@ def reference_radius(q: float, m1: float, m2: float, *, tol: float = 1e-12) -> f
     m2 : float
         Lower bound on the norm of the part of beta orthogonal to v, ``>= 0``.
     tol : float, optional
-        Target absolute accuracy of R (relative for R > 1).
+        Target relative accuracy of R (R > 0 always; p(r) - 1/2 keeps its relative precision
+        as q -> 1/2 and R -> 0).
 
     Returns
     -------

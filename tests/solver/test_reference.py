@@ -264,6 +264,50 @@ def test_dual_value_agrees_with_mpmath(q, a, b):
 
 
 # --------------------------------------------------------------------------------------------
+# q -> 1/2: p(r) - 1/2 without terms of size 1/2
+# --------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("delta", [1e-8, 1e-10, 1e-12, 1e-14])
+@pytest.mark.parametrize("b", [0.3, 0.9])
+def test_tiny_margin_matches_first_order_radius(delta, b):
+    """q = 1/2 + delta, m1 = -M, m2 = b M: R = delta / (M sqrt(1 - b^2)) (1 + O(R)).
+
+    p(r) - 1/2 ~ delta is far below the eps of 1/2 here; the reference forms it as
+    F3 + (l0 - 1, l1, l2) . grad D with F3 = (q - 1/2) - E[(w - 1) h] and keeps its relative
+    precision (a difference of terms of size 1/2 left it ~1e-16 absolute: 1% of R at
+    delta = 1e-14)."""
+    q = 0.5 + delta
+    m = big_m(q)
+    info = reference_radius_info(q, -m, b * m)
+    first_order = (q - 0.5) / (m * math.sqrt(1.0 - b * b))
+    assert info.radius == pytest.approx(first_order, rel=1e-6)
+    assert info.radius_err <= 1e-9 * info.radius  # the error estimate is relative too
+    # p(r) - 1/2 changes sign at R (p is returned in double: 1/2 + O(delta) still resolves it)
+    assert reference_p(q, -m, b * m, 0.5 * info.radius) > 0.5
+    assert reference_p(q, -m, b * m, 2.0 * info.radius) <= 0.5
+
+
+@pytest.mark.parametrize(("delta", "a", "b"), [(1e-12, -1.0, 0.9), (1e-13, -0.4, 0.5)])
+def test_tiny_margin_dual_agrees_with_mpmath(delta, a, b):
+    """At R (~1e-12), D(lam*; R) - 1/2 recomputed in 40-digit arithmetic from its definition is
+    0 to 1e-9 of q - 1/2: the reference's dual value resolves p - 1/2 far below the eps of 1/2.
+    On the face l1 = 0 (a = -1), lam* stays near-optimal slightly below R, and weak duality
+    then certifies R >= R_ref (1 - 1e-6) in mpmath alone."""
+    import mpmath
+
+    q = 0.5 + delta
+    m1, m2 = _inputs(q, a, b)
+    info = reference_radius_info(q, m1, m2)
+    r = info.radius
+    with mpmath.workdps(40):
+        d = _mp_dual(q, m1, m2, r, info.lam) - mpmath.mpf(0.5)
+        assert abs(float(d)) <= 1e-9 * (q - 0.5)
+        if info.mode == "A":
+            d_below = _mp_dual(q, m1, m2, r * (1.0 - 1e-6), info.lam) - mpmath.mpf(0.5)
+            # p - 1/2 ~ |dp/dr| 1e-6 R there
+            assert float(d_below) >= 0.5e-6 * abs(info.dp_dr) * r
+
+
+# --------------------------------------------------------------------------------------------
 # the stored grid (tests/make_reference_grid.py)
 # --------------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
