@@ -32,11 +32,12 @@ from ._strip import certified_strip_radius
 
 # An UNCHECKED first Newton step (_newton.FIRST_SKIP_TOL) is accepted when the witness integrals
 # at (lam, r_w) put R at most VERIFY_R * max(1, r_w) above r_w, with the residuals (scaled) below
-# VERIFY_F so that the quadratic model holds; r_w is moved up at most MAX_FORWARD times
-# towards R.
+# VERIFY_F so that the quadratic model holds. Whenever the witness holds with a margin of more
+# than VERIFY_R * max(1, r_w) (in r), r_w is moved up towards R_lam (where D(lam; .) = 1/2) with
+# at most MAX_FORWARD more evaluations (_move_up).
 VERIFY_F = 1e-5
 VERIFY_R = 1e-8
-MAX_FORWARD = 1
+MAX_FORWARD = 4
 # The witness's first step back from r*, relative (see _certify).
 STEP_BACK = 3e-9
 
@@ -113,6 +114,13 @@ def _certify(theta, q, m1, m2, l1_zero, integ, scale):
     integrals show theta off the solution (or no witness), and for a SKIPPED last step whose
     witness integrals put R more than ACCURACY above r_w: r_w is then still certified, but may
     lie further below R than the accuracy goal allows.
+
+    Where the witness holds by more than VERIFY_R (in r) at the first r_w, r_w is moved up
+    towards R_lam, where D(lam; .) crosses 1/2 (``_move_up``): near the edge of the feasible
+    disk the multipliers reach 1e7 and turn residuals that Newton counts as converged into a
+    dual excess worth 1e-5 of r, so that r* (and an r_w stepped back from it) can lie that far
+    below R_lam <= R. R_lam depends on lam only, not on how far Newton got, so two neighbouring
+    inputs get radii within VERIFY_R of their R_lam (monotone to that, docs/math.md §5 step 4).
     """
     k0, k1, l2, rs = theta[0], theta[1], theta[2], theta[3]
     e0 = k0 - 0.5 * rs * rs  # l0 - 1, kept apart from the 1 (q -> 1/2: l0 -> 1)
@@ -134,8 +142,6 @@ def _certify(theta, q, m1, m2, l1_zero, integ, scale):
         excess_star = 0.0  # the final step zeroed the linearised residuals
     delta = STEP_BACK * rs + 1e-300 + max(0.0, -excess_star) / slope
     wit = np.empty(N_INTEGRALS)
-    best = 0.0
-    forward = 0
     for _ in range(8):
         rw = rs - delta
         if rw <= 0.0:
@@ -147,7 +153,11 @@ def _certify(theta, q, m1, m2, l1_zero, integ, scale):
         if not math.isfinite(lower):
             break
         if lower > 0.0:
+            tol = VERIFY_R * max(1.0, rw)
+            margin = lower / slope  # how far r_w could move up and still be witnessed
             if not unchecked:
+                checked = True
+                step, lam_gap = 0.0, 0.0
                 if integ[STALE] == SKIPPED:
                     # Newton's last step was predicted, not evaluated: near-singular systems
                     # (the edge of the disk, multipliers ~1e7) can fake the quadratic rate, and
@@ -158,27 +168,31 @@ def _certify(theta, q, m1, m2, l1_zero, integ, scale):
                     step, lam_gap = _gap_to_solution(
                         wit, q, m1, m2, e0, l1, l2, slope, l1_zero, scale, integ
                     )
-                    return rw, not (step + lam_gap > ACCURACY * max(1.0, rw) and step < math.inf)
-                return rw, True
-            best = max(best, rw)
+                if margin > tol:
+                    r_up, margin = _move_up(
+                        q, m1, m2, e0, l1, l2, l1_zero, rs, rw, lower, slope, wit, integ
+                    )
+                    step -= r_up - rw  # (R_lam - r_w, the first-order estimate)
+                    rw = r_up
+                if integ[STALE] == SKIPPED:
+                    checked = not (
+                        max(step, margin) + lam_gap > ACCURACY * max(1.0, rw) and step < math.inf
+                    )
+                return rw, checked
             step, lam_gap = _gap_to_solution(
                 wit, q, m1, m2, e0, l1, l2, slope, l1_zero, scale, integ
             )
             # r_w must sit below R_lam by the witness's own error bound (D - lower) anyway;
             # beyond that it may lose VERIFY_R, as a converged solve's first step-back does.
-            tol = VERIFY_R * max(1.0, rw)
-            margin = lower / slope  # how far r_w could move up and still be witnessed
             if lam_gap <= tol and (step + lam_gap <= tol or margin <= tol):
                 return rw, True
-            if not (lam_gap <= tol) or forward == MAX_FORWARD:
-                return best, False
-            # lam is near its maximiser but r_w is short of R: D(lam; r) is linear in r to
-            # well within the goal over such a step, so step forward to R less the margin.
-            forward += 1
-            delta -= margin - STEP_BACK * rs
-            continue
-        if forward > 0:
-            return best, False
+            if not (lam_gap <= tol):
+                return rw, False
+            # lam is near its maximiser but r_w is short of R: move r_w up towards R_lam.
+            r_up, margin = _move_up(
+                q, m1, m2, e0, l1, l2, l1_zero, rs, rw, lower, slope, wit, integ
+            )
+            return r_up, margin <= VERIFY_R * max(1.0, r_up)
         grow = 2.0 * -lower / slope + delta
         if unchecked:
             # The unchecked step overshot R_lam. With lam near its maximiser, aim at R_lam less
@@ -190,7 +204,47 @@ def _certify(theta, q, m1, m2, l1_zero, integ, scale):
                 error = step * slope - lower  # D(lam; r_w) - 1/2 - lower
                 grow = -step + 1.5 * error / slope + STEP_BACK * rs
         delta += grow
-    return best, not unchecked
+    return 0.0, not unchecked
+
+
+@njit(cache=True)
+def _move_up(q, m1, m2, e0, l1, l2, l1_zero, rs, rw, lower, slope, wit, integ):
+    """(r, margin): the largest witnessed r >= r_w found towards R_lam, and its margin (in r).
+
+    r_w is witnessed by lam with the certified excess ``lower`` > 0 (D(lam; r_w) - 1/2 less its
+    error bound). The certified excess decreases in r, at about ``slope``; aim at its zero less
+    STEP_BACK r*, then at the secant's zero between the last witnessed r and the first that is
+    not, with at most MAX_FORWARD evaluations, and stop once the margin is below VERIFY_R.
+    Every r returned is witnessed by the same lam (certified).
+    """
+    lo_r, lo_v = rw, lower  # witnessed
+    hi_r, hi_v = math.inf, 0.0  # not witnessed (lower <= 0), once found
+    s = slope
+    back = STEP_BACK * rs
+    n = 0
+    while True:
+        if hi_r < math.inf:  # the secant's zero, bracketed
+            gap = lo_v * (hi_r - lo_r) / (lo_v - hi_v)
+        else:
+            gap = lo_v / s
+        if gap <= VERIFY_R * max(1.0, lo_r) or n == MAX_FORWARD:
+            return lo_r, gap
+        t = lo_r + gap - back
+        if not (t > lo_r):
+            return lo_r, gap
+        n += 1
+        kw0 = e0 + 0.5 * t * t
+        kw1 = -t if l1_zero else l1 - t
+        v = certified_excess_into(kw0, kw1, l2, t, q, m1, m2, wit, integ[GUIDE:])
+        if not math.isfinite(v):
+            return lo_r, gap
+        if v > 0.0:
+            secant = (lo_v - v) / (t - lo_r)
+            if secant > 0.0:
+                s = secant
+            lo_r, lo_v = t, v
+        else:
+            hi_r, hi_v = t, v
 
 
 @njit(cache=True)

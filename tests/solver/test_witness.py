@@ -144,3 +144,23 @@ def test_the_witness_never_certifies_inputs_above_the_callers():
         n_round_up += a[i] * kernel_m > m1[i] or b[i] * kernel_m > m2[i]
     # The hazard is real: plain de-normalisation would round up on a share of the triples.
     assert n_round_up > 100
+
+
+@pytest.mark.parametrize(("q", "a", "b", "true_r"), CASES)
+@pytest.mark.parametrize("stale", STALE_FLAGS)
+@pytest.mark.parametrize("short", [1e-7, 1e-5, 1e-3])
+def test_a_radius_short_of_its_multipliers_is_moved_up(q, a, b, true_r, stale, short):
+    """With the solution's multipliers and r* below R_lam (where D(lam; .) = 1/2, as residuals
+    amplified by multipliers of 1e7 leave it near the edge of the disk), the witness moves r_w
+    up to R_lam instead of stepping back from r*; never above the true radius."""
+    theta, m1, m2, l1_zero = _converged_theta(q, a, b)
+    rs = theta[3]
+    e0, l1 = theta[0] - 0.5 * rs * rs, theta[1] + rs  # the same lam at a smaller r
+    low = rs * (1 - short)
+    short_theta = np.array([e0 + 0.5 * low * low, (0.0 if l1_zero else l1) - low, theta[2], low])
+    r = _certify(short_theta, q, m1, m2, l1_zero, stale)
+    assert r <= true_r + 1e-12
+    if stale == 0.0 or short <= 1e-5:
+        # (an unchecked or predicted step 1e-3 short leaves residuals too large for the check of
+        # lam, _gap_to_solution: Newton resumes then, and r_w stays where it was witnessed)
+        assert r >= true_r - 5e-8 * max(1.0, true_r)
