@@ -5,8 +5,8 @@ value is, identically in lam, with e0 = l0 - 1 = k0 - r^2/2,
     D(lam; r) - 1/2 = F3 - e0 F0 - l1 F1 - l2 F2,
 evaluated as such (``dual_excess``): the excess over 1/2 that certifies r, to relative
 precision even where it is far below 1e-16 (q -> 1/2). Weak duality gives D <= p(r) for every
-lam >= 0. ``certified_excess`` subtracts the quadrature estimate and the bounds on every other
-error (closed-form pieces, truncation, rounding): a positive value certifies r.
+lam >= 0. ``certified_excess`` subtracts bounds on every error (the Kronrod rule's, from
+``_quadrature_error``; closed-form pieces, truncation, rounding): a positive value certifies r.
 """
 
 from __future__ import annotations
@@ -21,13 +21,23 @@ from ._integrals import (
     EPS,
     N_INTEGRALS,
     OK,
-    RULE_GK17_G8,
+    RULE_GK17,
     integrals,
     integrals_on,
     residuals,
 )
 from ._normal import phi
-from ._quadrature import MAX_BREAKS, N_GUIDE, U_CF, U_TOL, X_TAIL, breakpoints_guided
+from ._quadrature import (
+    GK17_X,
+    MAX_BREAKS,
+    MAX_PANELS,
+    N_GUIDE,
+    U_CF,
+    U_TOL,
+    X_TAIL,
+    breakpoints_guided,
+)
+from ._quadrature_error import certified_quadrature
 
 
 @njit(cache=True, inline="always")
@@ -67,6 +77,11 @@ _TAIL_EXCESS = float(
 _TAIL_EXCESS_9 = 1.23e-20  # E[(|X| - 9)^+; X < -9] = phi(9) - 9 Phi(-9), rounded up
 # Closed-form pieces have |u| >= U_CF - U_TOL, where psi(|u|) <= phi(u) / (U_CF - U_TOL)^2.
 _CF_PSI_FACTOR = (1.0 + 1e-12) / (U_CF - U_TOL) ** 2
+# Relative rounding error of one term of the witness's sums, in eps: a node's integrand is a
+# product of a few correctly rounded factors (exp within 1 ulp, the Mills-ratio polynomial
+# within 3e-16 = 1.4 eps, tools/fit_mills_ratio.py), its weight and node, and the final
+# combination of four terms (dual_excess); 32 covers them several times over.
+ROUNDING_PER_TERM = 32.0
 
 
 @njit(cache=True, inline="always")
@@ -122,7 +137,7 @@ def truncation_bound(l0, l1, l2, r):
 
 
 @njit(cache=True)
-def dual_error_floor(e0, l1, l2, r, q, m1, m2, integ):
+def dual_error_floor(e0, l1, l2, r, q, m1, m2, integ, n_terms):
     """Bound on the non-quadrature errors of ``dual_excess`` (docs/math.md, "witness").
 
     ``e0`` = l0 - 1.
@@ -132,8 +147,13 @@ def dual_error_floor(e0, l1, l2, r, q, m1, m2, integ):
     u <= -U_CF, and no phi(u) term) raise the computed D by l2 psi(|u|) <= l2 phi(u) / u^2 there
     (the Mills-ratio bound), so the phi(u) mass they omit (``integ[7]``, bounded piece by piece
     from the concavity of u) counts divided by (U_CF - U_TOL)^2. The truncation of the
-    quadrature to [-9, r + 9] is bounded by ``truncation_bound``. Rounding: a small multiple of
-    eps times the sum of the magnitudes of all terms, taken from the absolute sums.
+    quadrature to [-9, r + 9] is bounded by ``truncation_bound``. Rounding: a chain of
+    ``n_terms`` additions errs by at most (n_terms - 1) eps / 2 times the sum of the magnitudes
+    of what it adds (Higham, *Accuracy and Stability of Numerical Algorithms*, section 4.2;
+    the witness adds each panel's nodes, then the panels' sums, so its longest chain is that of
+    one panel's nodes plus the panels and closed-form pieces), and each term carries at most
+    ROUNDING_PER_TERM eps of its own; the magnitudes are taken from the absolute sums (rounded
+    up by 1e-12 of them: they are sums too).
     """
     # The terms of dual_excess: F3 = (q - 1/2) - I3 (q - 1/2 exact), e0 F0, l1 F1, l2 F2.
     mags = (
@@ -145,50 +165,62 @@ def dual_error_floor(e0, l1, l2, r, q, m1, m2, integ):
     )
     # There |u| >= U_CF - U_TOL and the omitted part of D is l2 psi(|u|) <= l2 phi(u) / u^2.
     omitted_phi = l2 * integ[7] * _CF_PSI_FACTOR
-    return 64.0 * EPS * mags + omitted_phi + truncation_bound(1.0 + e0, l1, l2, r)
+    rounding = (ROUNDING_PER_TERM + 0.5 * n_terms) * EPS * mags * (1.0 + 1e-12)
+    return rounding + omitted_phi + truncation_bound(1.0 + e0, l1, l2, r)
 
 
 @njit(cache=True)
 def certified_excess(k0, k1, l2, r, q, m1, m2):
     """Lower bound on p(r) - 1/2 from the multipliers: D - 1/2 - (error bound), or -inf.
 
-    D is evaluated with the 17-point Gauss-Kronrod rule; its quadrature error is estimated by
-    the difference to the embedded 8-point Gauss rule on the same panels (counted twice), and the
-    closed-form, truncation and rounding floor is subtracted. Since D <= p(r) for every
+    D is evaluated with the 17-point Gauss-Kronrod rule; the bound on its quadrature error
+    (``_quadrature_error``: analyticity on Bernstein ellipses, panel by panel) and the
+    closed-form, truncation and rounding floor are subtracted. Since D <= p(r) for every
     lam >= 0 (weak duality), a value above 0 certifies r. The excess is returned rather than D
     so that it keeps its digits when it is far below 1e-16 (q -> 1/2, r -> 0).
     """
     return certified_excess_into(
-        k0, k1, l2, r, q, m1, m2, np.empty(N_INTEGRALS), np.full(N_GUIDE, np.nan)
+        k0, k1, l2, r, q, m1, m2, np.empty(N_INTEGRALS), np.full(N_GUIDE, np.nan), 1.0
     )
 
 
 @njit(cache=True)
-def certified_excess_into(k0, k1, l2, r, q, m1, m2, integ, guide):
+def certified_excess_into(k0, k1, l2, r, q, m1, m2, integ, guide, share):
     """``certified_excess``, leaving the Kronrod-rule integrals at theta in ``integ``.
+
+    The quadrature's error bound is refined (``_quadrature_error``) until it is at most
+    ``share`` of the slack the other bounds leave (1: only as far as it decides whether r is
+    certified; a caller that steps r forward by the result asks for a tight one, e.g. 0.1).
+    The result is a lower bound on p(r) - 1/2 whatever the share.
 
     From them the caller gets the residuals at (lam, r) for free, which is how a Newton step
     that was never evaluated is checked (``_witness._certify``). ``guide``: see
-    ``integrals_guided`` (the panels only affect the quadrature error, which is estimated on
+    ``integrals_guided`` (the panels only affect the quadrature error, which is bounded on
     whatever panels are used).
     """
     e0 = k0 - 0.5 * r * r  # l0 - 1
     l1 = k1 + r
     if not (l2 > 0.0) or e0 < -1.0 or l1 < 0.0:
         return -math.inf
-    integ8 = np.empty(N_INTEGRALS)
     res = np.empty(4)
     br = np.empty(MAX_BREAKS)
     nb = breakpoints_guided(k0, k1, l2, r, br, guide)
-    # One pass: the Kronrod rule and its embedded Gauss rule on the same panels, so that their
-    # difference measures the rule, not the panels.
-    jac = np.empty((4, 4))  # unused: the pair rule has no Jacobian
-    if integrals_on(br, nb, k0, k1, l2, r, RULE_GK17_G8, False, integ, jac, integ8) != OK:
+    panels = np.empty((MAX_PANELS, 5))
+    jac = np.empty((4, 4))  # unused: the witness's rule has no Jacobian
+    if integrals_on(br, nb, k0, k1, l2, r, RULE_GK17, False, integ, jac, panels) != OK:
         return -math.inf
-    residuals(integ8, q, m1, m2, res)
-    d8 = dual_excess(res, e0, l1, l2)
     residuals(integ, q, m1, m2, res)
     d17 = dual_excess(res, e0, l1, l2)
-    if not (math.isfinite(d17) and math.isfinite(d8)):
+    if not math.isfinite(d17):
         return -math.inf
-    return d17 - 2.0 * abs(d17 - d8) - dual_error_floor(e0, l1, l2, r, q, m1, m2, integ)
+    n_panels = 0
+    while n_panels < MAX_PANELS and not math.isnan(panels[n_panels, 0]):
+        n_panels += 1
+    # Each integral adds the rule's nodes panel by panel, then the panels' sums, to the sum
+    # of the closed-form pieces (at most one per breakpoint, a few terms each): the terms of
+    # its longest chain of additions.
+    n_terms = GK17_X.shape[0] + n_panels + 4 * MAX_BREAKS
+    slack = d17 - dual_error_floor(e0, l1, l2, r, q, m1, m2, integ, n_terms)
+    budget = share * slack if slack > 0 else slack
+    correction, bound = certified_quadrature(panels, k0, k1, l2, r, budget)
+    return slack + correction - bound

@@ -29,7 +29,6 @@ from numba import njit
 
 from ._normal import INV_SQRT_2PI, expm1_pair, norm_mass, norm_sf_pdf, phi
 from ._quadrature import (
-    GK17_RATIO8,
     GK17_W,
     GK17_X,
     GL8_W,
@@ -49,10 +48,11 @@ from ._quadrature import (
 
 OK = 0
 TOO_MANY_PANELS = 1
-# integrals_on rules: 8- and 12-point Gauss-Legendre, and the 17-point Gauss-Kronrod pair.
+# integrals_on rules: 8- and 12-point Gauss-Legendre, and the witness's 17-point Gauss-Kronrod
+# rule (which records its panels for the bound on its error, ``_quadrature_error``).
 RULE_GL8 = 0
 RULE_GL12 = 1
-RULE_GK17_G8 = 2
+RULE_GK17 = 2
 # I0..I4, then A1 = E|X h| and A3 = E|(w - 1) h| (sums of absolute values, for rounding bounds),
 # then B = a bound on E[phi(u)] over the closed-form pieces (the phi(u) mass they omit).
 N_INTEGRALS = 8
@@ -287,19 +287,21 @@ def integrals_guided(k0, k1, l2, r, rule, want_jac, out, jac, guide):
     """
     br = np.empty(MAX_BREAKS)
     nb = breakpoints_guided(k0, k1, l2, r, br, guide)
-    return integrals_on(br, nb, k0, k1, l2, r, rule, want_jac, out, jac, out)
+    return integrals_on(br, nb, k0, k1, l2, r, rule, want_jac, out, jac, np.empty((0, 5)))
 
 
 @njit(cache=True, fastmath={"contract"})
-def integrals_on(br, nb, k0, k1, l2, r, rule, want_jac, out, jac, out8):
+def integrals_on(br, nb, k0, k1, l2, r, rule, want_jac, out, jac, panel_rec):
     """``integrals`` on given panel breakpoints ``br[:nb]`` (from ``breakpoints``).
 
-    ``rule`` 2 is the 17-point Gauss-Kronrod rule into ``out`` and, in the same pass, its
-    embedded 8-point Gauss rule into ``out8`` (no Jacobian), for the witness: without I4
-    (``out[4]`` is NaN) and with only I0..I3 in ``out8``; other rules leave ``out8`` alone.
+    ``rule`` 2 (RULE_GK17) is the witness's 17-point Gauss-Kronrod rule (no Jacobian, no I4:
+    ``out[4]`` is NaN); it writes the panels it used, rows ``(c, hw)`` for
+    ``[c - hw, c + hw]``, with u, w - 1 and phi at c, into ``panel_rec`` (shape
+    ``(MAX_PANELS, 5)``), a NaN row after the last, for ``_quadrature_error``. Other rules
+    leave ``panel_rec`` alone.
     """
-    pair = rule == RULE_GK17_G8
-    ratio8 = GK17_RATIO8
+    kronrod = rule == RULE_GK17
+    n_rec = 0
     if rule == 0:
         tx = GL8_X
         tw = GL8_W
@@ -312,6 +314,7 @@ def integrals_on(br, nb, k0, k1, l2, r, rule, want_jac, out, jac, out8):
         want_jac = False
     bounds = not want_jac  # the witness's bound sums; Newton's evaluations skip them
     nn = tx.shape[0]
+    centre = nn // 2  # (the Kronrod rule's middle node is 0: x = c exactly)
     for i in range(N_INTEGRALS):
         out[i] = 0.0
     width = max_panel_width(r)
@@ -325,7 +328,6 @@ def integrals_on(br, nb, k0, k1, l2, r, rule, want_jac, out, jac, out8):
     wnode = np.empty(nn)
     # Scalar accumulators (not array slots) so the node loop stays in registers.
     i0 = i1 = i2 = i3 = i4 = a1 = a3 = 0.0
-    j0 = j1 = j2 = j3 = 0.0  # the embedded Gauss rule (pair mode)
     a00 = a01 = a02 = a03 = a11 = a12 = a13 = a22 = a23 = a33 = 0.0
     b30 = b31 = b32 = b33 = 0.0
     for p in range(nb - 1):
@@ -360,6 +362,14 @@ def integrals_on(br, nb, k0, k1, l2, r, rule, want_jac, out, jac, out8):
         for sub in range(nsub):
             c = a + (2 * sub + 1) * hw
             fast = _panel_phi_w(c, hw, r, half_r2, nn, dnode, qnode, gnode, pnode, wnode)
+            # The witness sums each panel first, then the panels: a chain of (nodes + panels)
+            # additions, not of all the nodes (its rounding floor, _dual.dual_error_floor).
+            # Newton's evaluations keep one running sum (their bits, which the warm-start
+            # tables were built with).
+            if kronrod:
+                s0 = s1 = s2 = s3 = 0.0
+            else:
+                s0, s1, s2, s3 = i0, i1, i2, i3
             for j in range(nn):
                 wt = hw * tw[j]
                 if fast:
@@ -370,26 +380,29 @@ def integrals_on(br, nb, k0, k1, l2, r, rule, want_jac, out, jac, out8):
                 else:
                     x = c + hw * tx[j]
                     p0, pw, pwm1, h, g, u, wm1 = _integrand(x, k0, k1, inv_l2, r, half_r2)
+                    if r * x - half_r2 > 700.0:
+                        u = math.nan  # (_integrand's stand-in where w overflows: no model)
+                if kronrod and j == centre:
+                    # u, w - 1 and phi at the centre, for the error bound's model of the panel
+                    panel_rec[n_rec, 0] = c
+                    panel_rec[n_rec, 1] = hw
+                    panel_rec[n_rec, 2] = u
+                    panel_rec[n_rec, 3] = wm1
+                    panel_rec[n_rec, 4] = p0
+                    n_rec += 1
                 px = wt * p0
                 pw *= wt
                 ph = px * h
                 t3 = wt * pwm1 * h
-                i0 += ph
-                i1 += ph * x
-                i3 += t3
+                s0 += ph
+                s1 += ph * x
+                s3 += t3
                 if bounds:
                     a1 += abs(ph * x)
                     a3 += abs(t3)
                 pg = px * g
-                i2 += pg
-                if pair:
-                    # The witness needs neither I4 nor the embedded rule's bound sums.
-                    f = ratio8[j]  # zero at the Kronrod-only nodes
-                    j0 += f * ph
-                    j1 += f * ph * x
-                    j2 += f * pg
-                    j3 += f * t3
-                else:
+                s2 += pg
+                if not kronrod:  # (the witness does not need I4)
                     i4 += pw * (x - r) * h
                 if want_jac:
                     # d u / d theta = (1, x, -u, -(w - 1)(x - r)) / l2; the 1/l2 is applied below.
@@ -413,18 +426,20 @@ def integrals_on(br, nb, k0, k1, l2, r, rule, want_jac, out, jac, out8):
                     b31 += pwg * x
                     b32 -= pwg * u
                     b33 += pwg * d3
-    if pair:
-        # The closed-form pieces (already in out) are common to both rules.
-        out8[0] = out[0] + j0
-        out8[1] = out[1] + j1
-        out8[2] = out[2] + j2
-        out8[3] = out[3] + j3
-        out8[4:] = math.nan  # (not computed: D needs I0..I3 only)
+            if kronrod:
+                i0 += s0
+                i1 += s1
+                i2 += s2
+                i3 += s3
+            else:
+                i0, i1, i2, i3 = s0, s1, s2, s3
+    if kronrod and n_rec < panel_rec.shape[0]:
+        panel_rec[n_rec, 0] = math.nan
     out[0] += i0
     out[1] += i1
     out[2] += i2
     out[3] += i3
-    out[4] = math.nan if pair else out[4] + i4
+    out[4] = math.nan if kronrod else out[4] + i4
     out[5] += a1
     out[6] += a3
     if want_jac:

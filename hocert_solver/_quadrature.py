@@ -38,8 +38,8 @@ GL8_X, GL8_W = np.polynomial.legendre.leggauss(8)
 GL12_X, GL12_W = np.polynomial.legendre.leggauss(12)
 
 # 17-point Gauss-Kronrod rule extending GL8 (tools/gauss_kronrod.py: 50-digit computation, exact
-# to degree 25). Its odd-numbered nodes are the GL8 nodes; GK17_W8 holds the GL8 weights there
-# and zeros at the 9 Kronrod nodes, so that one pass over 17 nodes yields both rules.
+# to degree 25, positive weights; its odd-numbered nodes are the GL8 nodes). The witness's rule:
+# its error is bounded from these three properties (``_quadrature_error``).
 GK17_X = np.array(
     [
         -0.9933798758817162,
@@ -82,9 +82,6 @@ GK17_W = np.array(
         0.017822383320710355,
     ]
 )
-GK17_W8 = np.zeros(17)
-GK17_W8[1::2] = GL8_W
-GK17_RATIO8 = GK17_W8 / GK17_W  # embedded-rule weight per Kronrod weight
 
 
 @njit(cache=True, inline="always")

@@ -40,6 +40,9 @@ VERIFY_R = 1e-8
 MAX_FORWARD = 4
 # The witness's first step back from r*, relative (see _certify).
 STEP_BACK = 3e-9
+# Moving r_w up, the quadrature's error bound is refined to this share of the slack the other
+# bounds leave (the first witness refines it only until it certifies r_w: share 1).
+TIGHT_SHARE = 0.1
 
 # Relative margin by which m1 = -M(q) is pushed below -M(q) when m1 is clipped there: the
 # kernel's M(q) may be a few ulps off, and only a constraint at or below the true -M(q) is
@@ -149,12 +152,18 @@ def _certify(theta, q, m1, m2, l1_zero, integ, scale):
         # Same multipliers lam = (l0, l1, l2) at r_w (k0 = e0 + r^2/2, k1 = l1 - r).
         kw0 = e0 + 0.5 * rw * rw
         kw1 = -rw if l1_zero else l1 - rw
-        lower = certified_excess_into(kw0, kw1, l2, rw, q, m1, m2, wit, integ[GUIDE:])
+        lower = certified_excess_into(kw0, kw1, l2, rw, q, m1, m2, wit, integ[GUIDE:], 1.0)
         if not math.isfinite(lower):
             break
         if lower > 0.0:
             tol = VERIFY_R * max(1.0, rw)
-            margin = lower / slope  # how far r_w could move up and still be witnessed
+            # How far r_w could move up: ``margin`` certified, ``headroom`` before the error
+            # bounds (R_lam - r_w to first order). The quadrature's bound is refined only until
+            # it certifies r_w, so the margin can be far below the headroom; moving up is
+            # decided on the headroom, and _move_up refines the bound where it steps.
+            margin = lower / slope
+            residuals(wit, q, m1, m2, res)
+            headroom = dual_excess(res, e0, l1, l2) / slope
             if not unchecked:
                 checked = True
                 step, lam_gap = 0.0, 0.0
@@ -168,9 +177,9 @@ def _certify(theta, q, m1, m2, l1_zero, integ, scale):
                     step, lam_gap = _gap_to_solution(
                         wit, q, m1, m2, e0, l1, l2, slope, l1_zero, scale, integ
                     )
-                if margin > tol:
+                if headroom > tol:
                     r_up, margin = _move_up(
-                        q, m1, m2, e0, l1, l2, l1_zero, rs, rw, lower, slope, wit, integ
+                        q, m1, m2, e0, l1, l2, l1_zero, rs, rw, lower, headroom, slope, wit, integ
                     )
                     step -= r_up - rw  # (R_lam - r_w, the first-order estimate)
                     rw = r_up
@@ -184,13 +193,13 @@ def _certify(theta, q, m1, m2, l1_zero, integ, scale):
             )
             # r_w must sit below R_lam by the witness's own error bound (D - lower) anyway;
             # beyond that it may lose VERIFY_R, as a converged solve's first step-back does.
-            if lam_gap <= tol and (step + lam_gap <= tol or margin <= tol):
+            if lam_gap <= tol and step + lam_gap <= tol:
                 return rw, True
             if not (lam_gap <= tol):
                 return rw, False
             # lam is near its maximiser but r_w is short of R: move r_w up towards R_lam.
             r_up, margin = _move_up(
-                q, m1, m2, e0, l1, l2, l1_zero, rs, rw, lower, slope, wit, integ
+                q, m1, m2, e0, l1, l2, l1_zero, rs, rw, lower, step, slope, wit, integ
             )
             return r_up, margin <= VERIFY_R * max(1.0, r_up)
         grow = 2.0 * -lower / slope + delta
@@ -208,43 +217,53 @@ def _certify(theta, q, m1, m2, l1_zero, integ, scale):
 
 
 @njit(cache=True)
-def _move_up(q, m1, m2, e0, l1, l2, l1_zero, rs, rw, lower, slope, wit, integ):
+def _move_up(q, m1, m2, e0, l1, l2, l1_zero, rs, rw, lower, headroom, slope, wit, integ):
     """(r, margin): the largest witnessed r >= r_w found towards R_lam, and its margin (in r).
 
     r_w is witnessed by lam with the certified excess ``lower`` > 0 (D(lam; r_w) - 1/2 less its
-    error bound). The certified excess decreases in r, at about ``slope``; aim at its zero less
-    STEP_BACK r*, then at the secant's zero between the last witnessed r and the first that is
-    not, with at most MAX_FORWARD evaluations, and stop once the margin is below VERIFY_R.
-    Every r returned is witnessed by the same lam (certified).
+    error bounds, the quadrature's refined only until it is positive) and ``headroom`` (in r:
+    D(lam; r_w) - 1/2 over the slope, before the bounds). Aim at r_w + headroom less STEP_BACK
+    r*, then at the zero of the certified excess of the last witnessed r, which falls at D's
+    own rate (the secant of D between the points evaluated), halfway to the first r not
+    witnessed if that is nearer; at most MAX_FORWARD evaluations, each with the quadrature's
+    bound refined to TIGHT_SHARE of its slack; stop once the margin is below VERIFY_R. Every r
+    returned is witnessed by the same lam (certified).
     """
     lo_r, lo_v = rw, lower  # witnessed
-    hi_r, hi_v = math.inf, 0.0  # not witnessed (lower <= 0), once found
+    lo_d = headroom * slope  # D(lam; lo_r) - 1/2 before the bounds: the secant's measure
+    hi_r = math.inf  # not witnessed (lower <= 0), once found
     s = slope
     back = STEP_BACK * rs
+    res = np.empty(4)
     n = 0
     while True:
-        if hi_r < math.inf:  # the secant's zero, bracketed
-            gap = lo_v * (hi_r - lo_r) / (lo_v - hi_v)
-        else:
-            gap = lo_v / s
+        # The certified excess falls at D's own rate s (the bounds change little), so its zero
+        # lies lo_v / s beyond lo_r; the first step, from a bound refined only until it held,
+        # aims at D's zero instead. (A failed point's certified value is no guide: its bound
+        # was refined only for the size of the deficit.)
+        gap = headroom if n == 0 else lo_v / s
         if gap <= VERIFY_R * max(1.0, lo_r) or n == MAX_FORWARD:
             return lo_r, gap
         t = lo_r + gap - back
+        if t >= hi_r:
+            t = 0.5 * (lo_r + hi_r)
         if not (t > lo_r):
             return lo_r, gap
-        n += 1
         kw0 = e0 + 0.5 * t * t
         kw1 = -t if l1_zero else l1 - t
-        v = certified_excess_into(kw0, kw1, l2, t, q, m1, m2, wit, integ[GUIDE:])
+        v = certified_excess_into(kw0, kw1, l2, t, q, m1, m2, wit, integ[GUIDE:], TIGHT_SHARE)
         if not math.isfinite(v):
             return lo_r, gap
+        residuals(wit, q, m1, m2, res)
+        d = dual_excess(res, e0, l1, l2)
+        secant = (lo_d - d) / (t - lo_r)  # (D's own slope: the bounds change little)
+        if secant > 0.0:
+            s = secant
         if v > 0.0:
-            secant = (lo_v - v) / (t - lo_r)
-            if secant > 0.0:
-                s = secant
-            lo_r, lo_v = t, v
+            lo_r, lo_v, lo_d = t, v, d
         else:
-            hi_r, hi_v = t, v
+            hi_r = t
+        n += 1
 
 
 @njit(cache=True)

@@ -195,8 +195,8 @@ def directional_radius(
     Notes
     -----
     Every finite radius is certified by a dual witness: multipliers ``lam >= 0`` with
-    ``D(lam; r) > 1/2``, where ``D`` is evaluated by a quadrature whose error is estimated and
-    subtracted (docs/math.md, "dual certificate"). When the solve fails the smaller radius
+    ``D(lam; r) > 1/2``, where ``D`` is evaluated by a quadrature whose error is bounded and
+    subtracted with every other error term (docs/math.md, "dual certificate" and section 10). When the solve fails the smaller radius
     ``R(q, m1, 0)`` (also certified) is returned with status FALLBACK. Bounds outside the
     feasible disk ``max(m1, 0)^2 + m2^2 <= M(q)^2`` by more than ``FEASIBILITY_SLACK``
     contradict ``q`` (e.g. fractions of ``M(q)`` passed as absolute values): they get status

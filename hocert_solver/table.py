@@ -376,8 +376,8 @@ class RadiusTable:
         reads a value proved at a corner the query dominates (module docstring). Not re-proved:
         that CONVERGED radii are within the solver accuracy of ``R`` (a lowered value is still
         sound); a table without multipliers (format version 1) fails every cell that needs a
-        first-order witness (docs/math.md, section 8). Cost: about 7 us per cell, in parallel
-        (0.3 s for :meth:`default_grid`, 2 cores; docs/benchmarks.md).
+        first-order witness (docs/math.md, section 8). Cost: about 32 us per cell on one core, in
+        parallel (1.4 s for :meth:`default_grid` on one core; docs/benchmarks.md).
 
         Returns
         -------
@@ -422,7 +422,7 @@ class RadiusTable:
         """Read a table written by :meth:`save`, validating its format and contents.
 
         A table is something people share and download, so by default every stored radius is
-        re-proved from the file's own grid and witness multipliers (:meth:`verify`; 0.3 s for
+        re-proved from the file's own grid and witness multipliers (:meth:`verify`; about 1 s for
         the default table) and a table with any failing cell is refused.
 
         Parameters

@@ -7,21 +7,20 @@ from hocert_solver import _quadrature as quad
 from hocert_solver._integrals import (
     N_INTEGRALS,
     OK,
-    RULE_GK17_G8,
+    RULE_GK17,
     RULE_GL8,
     RULE_GL12,
     integrals_on,
 )
 
 
-def test_kronrod_rule_is_exact_to_degree_25_and_embeds_gl8():
+def test_kronrod_rule_is_exact_to_degree_25_and_extends_gl8():
     for degree in range(26):
         exact = 2.0 / (degree + 1) if degree % 2 == 0 else 0.0
         assert np.dot(quad.GK17_W, quad.GK17_X**degree) == pytest.approx(exact, abs=2e-15)
     # Degree 26 is not integrated exactly (the rule is not a 17-point Gauss rule).
     assert abs(np.dot(quad.GK17_W, quad.GK17_X**26) - 2.0 / 27) > 1e-10
     np.testing.assert_allclose(quad.GK17_X[1::2], quad.GL8_X, atol=2e-16)
-    np.testing.assert_allclose(quad.GK17_W8[1::2], quad.GL8_W, rtol=0)
     assert np.all(quad.GK17_W > 0)
 
 
@@ -34,24 +33,38 @@ def test_kronrod_rule_is_exact_to_degree_25_and_embeds_gl8():
         (3.0, 0.8, 1.5, 2.2),
     ],
 )
-def test_pair_rule_gives_gl8_and_a_more_accurate_value_in_one_pass(theta):
+def test_kronrod_rule_records_its_panels_and_beats_gl8(theta):
     k0, k1, l2, r = theta
     br = np.empty(quad.MAX_BREAKS)
     nb = quad.breakpoints(k0, k1, l2, r, br)
     jac = np.empty((4, 4))
-    gl8, gl12, gk, emb = (np.zeros(N_INTEGRALS) for _ in range(4))
-    assert integrals_on(br, nb, k0, k1, l2, r, RULE_GL8, False, gl8, jac, gl8) == OK
-    assert integrals_on(br, nb, k0, k1, l2, r, RULE_GL12, False, gl12, jac, gl12) == OK
-    assert integrals_on(br, nb, k0, k1, l2, r, RULE_GK17_G8, False, gk, jac, emb) == OK
+    none = np.empty((0, 5))
+    gl8, gl12, gk = (np.zeros(N_INTEGRALS) for _ in range(3))
+    assert integrals_on(br, nb, k0, k1, l2, r, RULE_GL8, False, gl8, jac, none) == OK
+    assert integrals_on(br, nb, k0, k1, l2, r, RULE_GL12, False, gl12, jac, none) == OK
+    panels = np.full((quad.MAX_PANELS, 5), 7.0)
+    assert integrals_on(br, nb, k0, k1, l2, r, RULE_GK17, False, gk, jac, panels) == OK
+    assert np.isnan(gk[4])  # (the witness's pass skips I4)
+    n = int(np.argmax(np.isnan(panels[:, 0])))
+    assert n > 0
+    assert np.all(panels[:n, 1] > 0)
+    # the panels tile the transition bands: sorted, abutting within rounding, inside the ends
+    lo, hi = panels[:n, 0] - panels[:n, 1], panels[:n, 0] + panels[:n, 1]
+    assert br[0] - 1e-12 <= lo[0]
+    assert hi[-1] <= br[nb - 1] + 1e-12
+    assert np.all(lo[1:] >= hi[:-1] - 1e-12)
+    # the record holds u, w - 1 and phi at each centre
+    c = panels[:n, 0]
+    np.testing.assert_allclose(panels[:n, 4], np.exp(-0.5 * c * c) / np.sqrt(2 * np.pi), rtol=1e-14)
+    np.testing.assert_allclose(
+        panels[:n, 3], np.expm1(r * c - 0.5 * r * r), rtol=1e-13, atol=1e-300
+    )
+    u = (k0 + k1 * c - (np.expm1(r * c - 0.5 * r * r) - (r * c - 0.5 * r * r))) / l2
+    np.testing.assert_allclose(panels[:n, 2], u, rtol=1e-12, atol=1e-12 * np.abs(k0 / l2))
     scale = np.abs(gl12[:4]) + 1e-300
-    # The embedded rule is GL8 up to summation order, for the I0..I3 that the dual value needs;
-    # the witness's pass skips I4 (NaN) and the embedded rule's bound sums.
-    np.testing.assert_allclose(emb[:4], gl8[:4], rtol=1e-13, atol=1e-300)
-    assert np.isnan(gk[4])
-    assert np.all(np.isnan(emb[4:]))
-    np.testing.assert_allclose(gk[5:], gl12[5:], rtol=1e-3, atol=1e-300)  # |.| is not smooth
-    # Kronrod is at least as close to GL12 as GL8 is (GL12 is far more accurate than GL8).
+    # Kronrod is at least as close to GL12 as GL8 is (GL12 is far more accurate).
     assert np.all(np.abs(gk[:4] - gl12[:4]) <= np.abs(gl8[:4] - gl12[:4]) + 1e-15 * scale)
+    np.testing.assert_allclose(gk[5:7], gl12[5:7], rtol=1e-3, atol=1e-300)
 
 
 @pytest.mark.parametrize(
