@@ -223,29 +223,36 @@ def _move_up(q, m1, m2, e0, l1, l2, l1_zero, rs, rw, lower, headroom, slope, wit
     r_w is witnessed by lam with the certified excess ``lower`` > 0 (D(lam; r_w) - 1/2 less its
     error bounds, the quadrature's refined only until it is positive) and ``headroom`` (in r:
     D(lam; r_w) - 1/2 over the slope, before the bounds). Aim at r_w + headroom less STEP_BACK
-    r*, then at the zero of the certified excess of the last witnessed r, which falls at D's
-    own rate (the secant of D between the points evaluated), halfway to the first r not
-    witnessed if that is nearer; at most MAX_FORWARD evaluations, each with the quadrature's
-    bound refined to TIGHT_SHARE of its slack; stop once the margin is below VERIFY_R. Every r
-    returned is witnessed by the same lam (certified).
+    r*, then at the zero of the certified excess, which falls at D's own rate (the secant of D
+    between the points evaluated), from the last witnessed r (or, while that one's bound is
+    the lazy first one, from the first r not witnessed), halfway between the two if the aim
+    falls outside; at most MAX_FORWARD evaluations, each with the quadrature's bound refined to
+    TIGHT_SHARE of its slack; stop once the margin is below VERIFY_R. Every r returned is
+    witnessed by the same lam (certified).
     """
-    lo_r, lo_v = rw, lower  # witnessed
+    lo_r, lo_v = rw, lower  # witnessed (lo_v refined only until it held, until lo_tight)
     lo_d = headroom * slope  # D(lam; lo_r) - 1/2 before the bounds: the secant's measure
-    hi_r = math.inf  # not witnessed (lower <= 0), once found
+    lo_tight = False
+    hi_r, hi_v = math.inf, 0.0  # not witnessed (hi_v <= 0), once found
     s = slope
     back = STEP_BACK * rs
     res = np.empty(4)
     n = 0
     while True:
-        # The certified excess falls at D's own rate s (the bounds change little), so its zero
-        # lies lo_v / s beyond lo_r; the first step, from a bound refined only until it held,
-        # aims at D's zero instead. (A failed point's certified value is no guide: its bound
-        # was refined only for the size of the deficit.)
-        gap = headroom if n == 0 else lo_v / s
+        # Where the certified excess crosses 0, from the nearest point with a refined bound;
+        # it falls at D's own rate s (the bounds change little). The first step, from a bound
+        # refined only until it held, aims at D's zero instead.
+        if n == 0:
+            aim = lo_r + headroom
+        elif lo_tight:
+            aim = lo_r + lo_v / s
+        else:
+            aim = hi_r + hi_v / s  # (hi_v <= 0: the deficit where the first step failed)
+        gap = aim - lo_r
         if gap <= VERIFY_R * max(1.0, lo_r) or n == MAX_FORWARD:
             return lo_r, gap
-        t = lo_r + gap - back
-        if t >= hi_r:
+        t = aim - back
+        if not (lo_r < t < hi_r):
             t = 0.5 * (lo_r + hi_r)
         if not (t > lo_r):
             return lo_r, gap
@@ -260,9 +267,9 @@ def _move_up(q, m1, m2, e0, l1, l2, l1_zero, rs, rw, lower, headroom, slope, wit
         if secant > 0.0:
             s = secant
         if v > 0.0:
-            lo_r, lo_v, lo_d = t, v, d
+            lo_r, lo_v, lo_d, lo_tight = t, v, d, True
         else:
-            hi_r = t
+            hi_r, hi_v = t, v
         n += 1
 
 
