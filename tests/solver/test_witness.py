@@ -164,3 +164,16 @@ def test_a_radius_short_of_its_multipliers_is_moved_up(q, a, b, true_r, stale, s
         # (an unchecked or predicted step 1e-3 short leaves residuals too large for the check of
         # lam, _gap_to_solution: Newton resumes then, and r_w stays where it was witnessed)
         assert r >= true_r - 5e-8 * max(1.0, true_r)
+
+
+def test_a_move_up_that_overshoots_still_reaches_r_lam():
+    """Seed 200001 of the 1e6 fuzz (pulled band): the first move up overshot, and the next aim,
+    taken from the first witness's excess (its quadrature bound refined only until it held),
+    stalled the move at the first r_w, 5.6e-6 below the raised neighbour's radius."""
+    from hocert_solver import directional_radius
+
+    q, m1, m2 = 0.7247394176772293, 0.24553310727677835, 0.226173234461407
+    r = directional_radius(q, m1, m2).radius
+    up = directional_radius(q, m1 * (1 + 1e-9), m2 * (1 + 1e-9)).radius
+    assert r - up <= 1e-7 * r
+    assert r >= 6.06708  # (R_lam = 6.0670831; the stalled move gave 6.0670490)
