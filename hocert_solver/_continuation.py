@@ -15,10 +15,11 @@ import numpy as np
 from numba import njit
 from scipy import special
 
+from ._integrals import N_INTEGRALS, OK, integrals
 from ._newton import GUIDE, NEWTON_BUDGETS, _solve_modes, copy_into
 from ._normal import expm1_minus_x, phi
 from ._strip import certified_strip_radius
-from ._warm_start import Z_MAX
+from ._warm_start import LZ_MIN, Z_MAX, warm_start
 
 # Steps of the continuation in m2 before it gives up.
 MAX_CONTINUATION = 60
@@ -81,6 +82,53 @@ def _small_radius_start(q, a, b, z, big_m, theta):
     theta[2] = r0 * b / ap
     theta[3] = r0
     return True
+
+
+# Below the small-z warm-start table (z < Z_NODE_SMALL) its first z-node is carried down
+# (_small_z_start).
+Z_NODE_SMALL = 10.0**LZ_MIN
+
+
+@njit(cache=True)
+def _small_z_start(tables, q, z, a, b, theta):
+    """theta below the small-z table (z < Z_NODE_SMALL), where the m1 constraint is active.
+
+    For r -> 0 the solution has (k0, k1, l2) ~ r^2: u = (k0 + k1 x - r^2 x^2 / 2) / l2 to
+    leading order, the same curve at every small r (the limit problem, q = 1/2, depends on a
+    and b only). And F3 = (q - 1/2) - E[(w - 1) h] = 0 reads
+    (q - 1/2) + r m1 - K r^2 = 0 with K = E[(X^2 - 1) h] / 2 (E[X h] = -m1): linear in r for
+    a < 0 away from 0, quadratic across the layer |a| ~ sqrt(z). So the table's solution at
+    its first node (z = Z_NODE_SMALL, radius r_n) carries down: K from the integrals there,
+    (I3 - r_n I1) / r_n^2 (E[(w - 1) h] = r E[X h] + K r^2 + O(r^3)), r from the quadratic at
+    q, and (k0, k1, l2) scaled by (r / r_n)^2. (K from r_n alone, through F3 = 0 at the node,
+    cancels: r_n m1 ~ -(q_n - 1/2), and came out 22% off at a = -2e-3, b = 1.6e-5.)
+
+    False for a > 0 (R ~ 1 there), outside the table, or where the node has l1 = 0
+    (m1 slack: ``_small_radius_start`` applies).
+    """
+    if not (0.0 < z < Z_NODE_SMALL) or not (a <= 0.0):
+        return False
+    if not warm_start(tables, Z_NODE_SMALL, a, b, theta):
+        return False
+    r_n = theta[3]
+    if not (theta[1] + r_n > 0.0):
+        return False
+    out = np.empty(N_INTEGRALS)
+    if integrals(theta[0], theta[1], theta[2], r_n, 0, False, out, np.empty((4, 4))) != OK:
+        return False
+    k = max((out[3] - r_n * out[1]) / (r_n * r_n), 0.0)
+    d = q - 0.5
+    m1 = a * phi(z)
+    den = -m1 + math.sqrt(m1 * m1 + 4.0 * k * d)
+    if not (den > 0.0 and d > 0.0):
+        return False
+    r = 2.0 * d / den
+    f = (r / r_n) ** 2
+    theta[0] *= f
+    theta[1] *= f
+    theta[2] *= f
+    theta[3] = r
+    return r > 0.0 and theta[2] > 0.0
 
 
 @njit(cache=True)

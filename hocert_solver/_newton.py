@@ -335,3 +335,80 @@ def _solve_modes(theta, q, m1, m2, scale, integ, budgets, first_skip):
                 copy_into(trial, theta)
                 return True, True, total
     return False, False, total
+
+
+# lam_at_radius: at most this many Newton steps in lam at fixed r, and the scaled residual it
+# accepts (the witness only needs lam near its maximiser: there D(lam; r) falls short of p(r)
+# by about F^T J^-1 F / 2, and at tiny radii J^-1 ~ l2 is tiny as well).
+FIXED_R_STEPS = 4
+FIXED_R_TOL = NOISE_TOL
+
+
+@one_specialisation
+@njit(cache=True)
+def lam_at_radius(theta, r, q, m1, m2, scale, l1_zero, integ, out):
+    """The multipliers that maximise D(.; r) at a radius r near the solution theta's r*.
+
+    Newton on (4), (5b), (5a) (without (5b) when ``l1_zero``) in (k0 / l2, k1 / l2, log l2) at
+    fixed r, from theta's multipliers. ``out`` receives (k0, k1, l2, r) and ``integ`` (the
+    solver's scratch array) the integrals at ``out`` (``STALE`` = 0), evaluated: True when the
+    scaled residuals there are below FIXED_R_TOL. On failure ``integ`` is left as it was.
+
+    The witness keeps lam fixed while it steps back from r* (``_witness._certify``). Where the
+    multipliers are tiny against r (q near 1/2 with the m1 constraint active: l1 ~ r, l2 ~ r^2)
+    a step back of 3e-9 r moves u = s / l2 by 3e-9 r x / l2, far off the maximiser, and
+    D(lam; r*) falls below 1/2 at every r_w < r*; the multipliers of r_w itself do not.
+    """
+    jac = np.empty((4, 4))
+    res = np.empty(4)
+    a = np.empty((4, 4))
+    b = np.empty(4)
+    idx = np.empty(4, dtype=np.int64)
+    work = integ.copy()
+    # Start from theta's (k0, k1, l2), not its lam: at tiny radii the solution scales like
+    # (k0, k1, l2) ~ r^2, so u moves by O((r* - r) / r*) only.
+    copy_into(theta, out)
+    out[3] = r
+    if l1_zero:
+        out[1] = -r
+    work[STALE] = 0.0
+    n = _active_rows(l1_zero, idx) - 1  # (4), (5b), (5a): F3 is not solved at fixed r
+    guide = work[GUIDE : GUIDE + N_GUIDE]
+    for it in range(FIXED_R_STEPS + 1):
+        if not (out[2] > 0.0):
+            return False
+        st = integrals_guided(out[0], out[1], out[2], r, 0, True, work, jac, guide)
+        if st != OK:
+            return False
+        residuals(work, q, m1, m2, res)
+        worst = 0.0
+        for ii in range(n):
+            worst = max(worst, abs(res[idx[ii]]) / scale[idx[ii]])
+        if not math.isfinite(worst):
+            return False
+        if worst <= NEWTON_TOL or (it == FIXED_R_STEPS and worst <= FIXED_R_TOL):
+            copy_into(work, integ)
+            return True
+        if it == FIXED_R_STEPS:
+            return False
+        k0, k1, l2 = out[0], out[1], out[2]
+        for ii in range(n):
+            i = idx[ii]
+            b[ii] = -res[i]
+            a[ii, 0] = l2 * jac[i, 0]
+            if l1_zero:
+                a[ii, 1] = k0 * jac[i, 0] + l2 * jac[i, 2]
+            else:
+                a[ii, 1] = l2 * jac[i, 1]
+                a[ii, 2] = k0 * jac[i, 0] + k1 * jac[i, 1] + l2 * jac[i, 2]
+        if not _solve_linear(a, b, n):
+            return False
+        d_log_l2 = b[1] if l1_zero else b[2]
+        if not (abs(d_log_l2) <= 1.0):
+            return False
+        l2_t = l2 * math.exp(d_log_l2)
+        out[0] = l2_t * (k0 / l2 + b[0])
+        if not l1_zero:
+            out[1] = l2_t * (k1 / l2 + b[1])
+        out[2] = l2_t
+    return False

@@ -34,8 +34,11 @@ from ._continuation import (
     RAY_RHO,
     _ray_continuation,
     _small_radius_start,
+    _small_z_start,
     _solve_cold,
 )
+from ._dual import truncation_bound
+from ._integrals import EPS
 from ._newton import (
     GUIDE,
     STALE,
@@ -43,18 +46,25 @@ from ._newton import (
     WARM_BUDGETS,
     _solve_modes,
     copy_into,
+    lam_at_radius,
     new_scratch,
 )
 from ._status import CONVERGED, FALLBACK, _accuracy_status
 from ._warm_start import warm_start
-from ._witness import certify, certify_strip, effective_inputs
+from ._witness import STEP_BACK, certify, certify_strip, effective_inputs
 
 # Below this m2 / M(q) the m2 = 0 radius is returned: R is non-decreasing in m2 (sound) and
 # R(q, m1, m2) - R(q, m1, 0) = O(m2^2) (accurate; measured in tests/solver/test_radius.py).
 B_TINY = 1e-6
-# A converged solution within this relative distance of the strip radius counts as exact when
-# the witness cannot beat the strip radius (m2 so small that the gain is below the step-back).
+# A converged solution within this relative distance (relative to r, also below 1) of the strip
+# radius counts as exact when the witness cannot beat the strip radius (m2 so small that the
+# gain is below the step-back).
 STRIP_EXACT = 1e-7
+# A witnessed radius from the small-radius starts at most this far below r* (relative) is taken
+# as final (FALLBACK, unless within the accuracy goal) without the cold solve: near q = 1/2 the
+# witness's floor costs 2e-5 of R at q - 1/2 = 1e-14, 2e-3 at 1.1e-16 (one ulp), and the cold
+# solve finds the same solution.
+FLOOR_LOSS = 1e-2
 # From a warm start with m2 / (M(q) sqrt(1 - max(a, 0)^2)) >= STRIP_SKIP_BETA the strip radius is
 # not computed (see solve_one).
 STRIP_SKIP_BETA = 0.05
@@ -71,6 +81,80 @@ def _setup(q, a, b, m1_caller, m2_caller, scale):
     # q - 1/2 (2q - 1 is exact).
     scale[3] = 2.0 * q - 1.0
     return z, big_m, m1, m2
+
+
+# The witness steps back from r* with lam fixed (_witness._certify). Where that step, STEP_BACK r*,
+# moves u = s / l2 by much, lam is solved again at the radius to be witnessed
+# (_certify_solution). The loss of D(lam; .) against p over that step, relative to the gain,
+# is about kappa = STEP_BACK r* E[phi(u)] / (l2 |dp/dr|); the witness with lam fixed was seen to
+# fail from kappa = 1.2 on (q - 1/2 = 3e-10, 1e-10, non-slack m1: kappa 1.2-27; at 1e-9 it is
+# 0.5-2.7, at 1e-8 0.05-0.2); on the benchmark's triples (q - 1/2 >= 1e-6) it stays below 3e-3.
+SHIFT_KAPPA = 0.1
+# There r_w is aimed at SHIFT_MARGIN times the witness's error floor below R (in D), and at
+# least STEP_BACK r* below r*; not more than SHIFT_MAX r* below.
+SHIFT_MARGIN = 2.0
+SHIFT_MAX = 0.1
+SHIFT_TRIES = 2
+
+
+@njit(cache=True)
+def _certify_solution(q, a, b, m1_caller, m2_caller, m1, m2, theta, l1_zero, integ, scale, lam):
+    """``certify`` of Newton's solution theta; with lam solved again at r_w where needed.
+
+    Near q = 1/2 with the m1 constraint active the multipliers are tiny against r (l1 ~ r,
+    l2 ~ r^2) and the witness's step back with lam fixed, 3e-9 r*, moves u = s / l2 by
+    3e-9 r* x / l2: D(lam; r_w) then falls far below p(r_w) and no r_w < r* is witnessed (seen:
+    q - 1/2 = 1e-10 and below, where the strip radius, 1.6e-4 lower, was returned instead).
+    There lam is solved at r_w = r* (1 - eps) itself (``_newton.lam_at_radius``), eps chosen
+    so that p(r_w) - 1/2 is SHIFT_MARGIN times the witness's floor (its truncation bound,
+    about 1.1e-19, and rounding), and the witness is handed those multipliers at the r from
+    which its own step back lands on r_w. theta is left unchanged (r* stays Newton's).
+    """
+    rs = theta[3]
+    l2 = theta[2]
+    slope = integ[4]
+    if (
+        integ[STALE] != UNCHECKED
+        and slope > 0.0
+        and STEP_BACK * rs * integ[2] > SHIFT_KAPPA * l2 * slope
+    ):
+        e0 = theta[0] - 0.5 * rs * rs
+        l1 = 0.0 if l1_zero else theta[1] + rs
+        # The witness's floor (_dual.dual_error_floor) without the sums of magnitudes that
+        # Newton's evaluations skip: E|(w - 1) h| <= E|w - 1| ~ 0.8 r, E|X h| <= 0.8.
+        mags = (
+            (q - 0.5)
+            + min(2.0, 0.8 * rs + rs * rs)
+            + abs(e0) * (2.0 - q)
+            + l1 * (abs(m1) + 0.8)
+            + l2 * (m2 + integ[2])
+        )
+        floor = truncation_bound(1.0 + e0, l1, l2, rs) + 64.0 * EPS * mags
+        eps_rel = max(STEP_BACK, SHIFT_MARGIN * floor / (slope * rs))
+        tw = np.empty(4)
+        tried = False
+        for _ in range(SHIFT_TRIES):
+            if not (eps_rel <= SHIFT_MAX):
+                break
+            r_w = rs * (1.0 - eps_rel)
+            if not lam_at_radius(theta, r_w, q, m1, m2, scale, l1_zero, integ, tw):
+                break
+            tried = True
+            # The witness steps back by STEP_BACK r_top from r_top (the residuals at r_w give
+            # a positive excess there, so no more), keeping lam: hand it r_w's lam.
+            r_top = r_w / (1.0 - STEP_BACK)
+            e0w = tw[0] - 0.5 * r_w * r_w
+            l1w = 0.0 if l1_zero else tw[1] + r_w
+            tw[0] = e0w + 0.5 * r_top * r_top
+            tw[1] = -r_top if l1_zero else l1w - r_top
+            tw[3] = r_top
+            rw, checked = certify(q, a, b, m1_caller, m2_caller, tw, l1_zero, integ, scale, lam)
+            if rw > 0.0:
+                return rw, checked
+            eps_rel *= 4.0  # (the floor was underestimated)
+        if tried:
+            return 0.0, True
+    return certify(q, a, b, m1_caller, m2_caller, theta, l1_zero, integ, scale, lam)
 
 
 @njit(cache=True, inline="always")
@@ -136,16 +220,26 @@ def solve_one(q, a, b, m1_caller, m2_caller, tables, lam):
     unchecked_rw = 0.0  # certified, but not confirmed accurate (see _witness._certify)
     lam_rw = np.full(3, math.nan)  # the multipliers of rw ...
     lam_unchecked = np.full(3, math.nan)  # ... and of unchecked_rw
-    if _small_radius_start(q, a, b, z, big_m, theta):
-        # q near 1/2 with m1 slack: R is tiny and the first-order solution a close start.
+    if _small_radius_start(q, a, b, z, big_m, theta) or _small_z_start(tables, q, z, a, b, theta):
+        # q near 1/2: R is tiny, and the first-order solution (m1 slack) or the small-z
+        # table's first node, carried down to q (m1 active), a close start.
         ok, l1_zero, nit = _solve_modes(theta, q, m1, m2, scale, integ, WARM_BUDGETS, False)
         if ok:
-            rw, checked = certify(
-                q, a, b, m1_caller, m2_caller, theta, l1_zero, integ, scale, lam_rw
+            rw, checked = _certify_solution(
+                q, a, b, m1_caller, m2_caller, m1, m2, theta, l1_zero, integ, scale, lam_rw
             )
             if rw > 0.0 and _status(theta[3], rw, checked) == CONVERGED:
                 copy_into(lam_rw, lam)
                 return rw, CONVERGED, nit
+            if rw > 0.0 and checked and rw >= theta[3] * (1.0 - FLOOR_LOSS):
+                # Solved and witnessed, but the witness's floor (about 1e-19 in D, against an
+                # excess of the size of (q - 1/2) times the step back) kept it further below
+                # r* than the accuracy goal: the cold solve would find the same solution
+                # (it spent 150-220 Newton steps there).
+                r_strip, w2, w1 = certify_strip(q, a, b, m1_caller, m2_caller)
+                if rw >= r_strip:
+                    copy_into(lam_rw, lam)
+                return max(rw, r_strip), FALLBACK, nit
             # Kept as a candidate for the FALLBACK below (certified, not accurate enough).
             unchecked_rw = max(rw, 0.0)
             copy_into(lam_rw, lam_unchecked)
@@ -156,8 +250,8 @@ def solve_one(q, a, b, m1_caller, m2_caller, tables, lam):
         ok, l1_zero, nit = _solve_modes(theta, q, m1, m2, scale, integ, WARM_BUDGETS, True)
         if ok and integ[STALE] != 0.0:
             first_step = integ[STALE] == UNCHECKED
-            rw, checked = certify(
-                q, a, b, m1_caller, m2_caller, theta, l1_zero, integ, scale, lam_rw
+            rw, checked = _certify_solution(
+                q, a, b, m1_caller, m2_caller, m1, m2, theta, l1_zero, integ, scale, lam_rw
             )
             if not checked:
                 unchecked_rw = rw
@@ -180,8 +274,8 @@ def solve_one(q, a, b, m1_caller, m2_caller, tables, lam):
             # witness step-back (measured: >= 7e-5 relative over the whole table domain at
             # beta = 0.05, against <= 1e-7), so the strip radius need not be computed.
             if rw < 0.0:
-                rw, checked = certify(
-                    q, a, b, m1_caller, m2_caller, theta, l1_zero, integ, scale, lam_rw
+                rw, checked = _certify_solution(
+                    q, a, b, m1_caller, m2_caller, m1, m2, theta, l1_zero, integ, scale, lam_rw
                 )
             if rw > 0.0:
                 copy_into(lam_rw if rw >= unchecked_rw else lam_unchecked, lam)
@@ -203,16 +297,18 @@ def solve_one(q, a, b, m1_caller, m2_caller, tables, lam):
             )
     if ok:
         if rw < 0.0:  # (a witness that already failed on this theta would fail again)
-            rw, checked = certify(
-                q, a, b, m1_caller, m2_caller, theta, l1_zero, integ, scale, lam_rw
+            rw, checked = _certify_solution(
+                q, a, b, m1_caller, m2_caller, m1, m2, theta, l1_zero, integ, scale, lam_rw
             )
         if rw > r_strip:
             copy_into(lam_rw if rw >= unchecked_rw else lam_unchecked, lam)
             r_out = max(rw, unchecked_rw)
             return r_out, _status(theta[3], r_out, checked), nit
-        if theta[3] <= r_strip + STRIP_EXACT * max(1.0, r_strip):
+        if theta[3] <= r_strip * (1.0 + STRIP_EXACT):
             # The first-order gain is about the size of the witness step-back: the strip
             # radius is then within STRIP_EXACT of the solution, well inside the 1e-6 goal.
+            # (Relative to r, not max(1, r): near q = 1/2, where the strip's own witness loses
+            # digits, a strip radius 1.6e-4 below a solution of 6e-10 was reported CONVERGED.)
             if unchecked_rw > r_strip:
                 copy_into(lam_unchecked, lam)
             return max(r_strip, unchecked_rw), CONVERGED, nit
@@ -223,8 +319,8 @@ def solve_one(q, a, b, m1_caller, m2_caller, tables, lam):
         ok, l1_zero, n2, gap_ok = _ray_continuation(theta, q, a, b, big_m, scale, integ)
         nit += n2
         if ok:
-            rw, checked = certify(
-                q, a, b, m1_caller, m2_caller, theta, l1_zero, integ, scale, lam_rw
+            rw, checked = _certify_solution(
+                q, a, b, m1_caller, m2_caller, m1, m2, theta, l1_zero, integ, scale, lam_rw
             )
             if rw > max(r_strip, unchecked_rw):
                 copy_into(lam_rw, lam)

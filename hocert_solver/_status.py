@@ -27,13 +27,16 @@ STATUS_NAMES = {
     INVALID: "invalid",
 }
 
-# A witnessed radius more than this (relative to max(1, r*)) below Newton's solution r* did not
-# meet the 1e-6 accuracy goal (the witness's error bounds forced it down: multipliers of 1e14
-# and more near the edge of the feasible disk): it is still certified, but reported FALLBACK.
+# A witnessed radius more than this (relative to r*) below Newton's solution r* did not meet the
+# 1e-6 accuracy goal (the witness's error bounds forced it down: multipliers of 1e14 and more
+# near the edge of the feasible disk, or a floor of 1e-19 in D against an excess of the size of
+# q - 1/2 near q = 1/2): it is still certified, but reported FALLBACK. Relative to r*, not to
+# max(1, r*): a tiny radius near q = 1/2 is CONVERGED only when it holds 1e-6 of its own digits
+# (with m1 slack at q - 1/2 = 1e-13 it was CONVERGED 2.3e-6 low, at 1e-14 2.3e-5 low).
 ACCURACY = 5e-7
 
 
 @njit(cache=True, inline="always")
 def _accuracy_status(r_star, r):
-    """CONVERGED if the witnessed r is within ACCURACY of Newton's r_star, else FALLBACK."""
-    return CONVERGED if r_star - r <= ACCURACY * max(1.0, r_star) else FALLBACK
+    """CONVERGED if the witnessed r is within ACCURACY (relative) of Newton's r_star."""
+    return CONVERGED if r_star - r <= ACCURACY * r_star else FALLBACK

@@ -67,7 +67,7 @@ class RadiusResult:
         ``3`` (FALLBACK): a smaller radius, still certified, that may lie more than 1e-6 below
         the first-order radius: the m2 = 0 radius R(q, m1, 0) where the solve did not converge
         or could not be certified; the witness's radius where its error bounds put it more than
-        ``5e-7 max(1, r)`` below the solution; or, within ``edge_gap(q)`` of the boundary of the
+        ``5e-7 r`` (relative) below the solution; or, within ``edge_gap(q)`` of the boundary of the
         feasible disk (where double precision cannot resolve R), the radius of the point pulled
         inward to that gap.
         ``4`` (INCONSISTENT): ``(m1, m2)`` lie outside the feasible disk

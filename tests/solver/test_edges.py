@@ -148,6 +148,53 @@ def test_tiny_radii_below_1e_12_are_certified_and_close():
         assert verify_radius(q, -big_m, 0.6 * big_m, res.radius)
 
 
+def _tiny_q_scan(deltas, a_values, quick=False):
+    """Radii near q = 1/2 against the reference, on directions (a, b) inside the disk.
+
+    b in {0.1, 0.5, 0.9 sqrt(1 - max(a, 0)^2)}: with a > -sqrt(1 - b^2) the m1 constraint is
+    active (l1 ~ r, l2 ~ r^2), where the witness with lam fixed failed and the strip radius,
+    whose own witness loses digits near q = 1/2, came back CONVERGED (1.6e-4 low at
+    q - 1/2 = 1e-10, a = -0.4, b = 0.5; 16% low, FALLBACK, at 1e-13). ``quick`` leaves out
+    (a = 0, b = 0.1), where the reference takes 15 s.
+    """
+    rows = []
+    for delta in deltas:
+        q = 0.5 + delta
+        big_m = float(max_gradient_norm(q))
+        for a in a_values:
+            for b in (0.1, 0.5, 0.9 * math.sqrt(1.0 - max(a, 0.0) ** 2)):
+                if quick and a == 0.0 and b == 0.1:
+                    continue
+                rows.append((q, a, b, a * big_m, b * big_m))
+    q, a, b, m1, m2 = (np.array(c) for c in zip(*rows))
+    res = directional_radius(q, m1, m2)
+    for i in range(q.size):
+        ref = reference_radius_info(float(q[i]), float(m1[i]), float(m2[i])).radius
+        r, st = float(res.radius[i]), int(res.status[i])
+        where = (float(q[i]) - 0.5, float(a[i]), float(b[i]), r, ref, st)
+        assert r <= ref * (1.0 + 1e-9), where  # sound
+        if st == CONVERGED:
+            assert ref - r <= 1e-6 * ref, where  # relative, however small R is
+        if q[i] - 0.5 >= 1e-12:
+            assert st == CONVERGED, where
+            if a[i] <= 0.0:
+                # From the small-radius or the small-z start, not the cold solve (hundreds)
+                assert res.nit[i] <= 8, where
+        else:
+            # The witness's floor (~1e-19 in D against an excess ~ (q - 1/2) x step back) may
+            # keep r more than 1e-6 below R here (measured 2e-6 to 2e-5): then FALLBACK.
+            assert st == FALLBACK or ref - r <= 1e-6 * ref, where
+
+
+def test_tiny_radii_near_one_half_with_m1_active():
+    _tiny_q_scan((1e-10, 1e-12, 1e-13), (-0.8, -0.4, 0.0), quick=True)
+
+
+@pytest.mark.slow
+def test_tiny_radii_near_one_half_with_m1_active_full_scan():
+    _tiny_q_scan((1e-8, 1e-9, 1e-10, 1e-11, 1e-12, 1e-13, 1e-14), (-0.8, -0.4, 0.0, 0.4, 0.8))
+
+
 def test_pulled_points_keep_the_strip_radius_of_their_own_m1():
     # Pulling a point inward shrinks a = m1 / M(q) > 0 too; the radius must still be at least
     # R(q, m1, 0), the m2 = 0 radius of the caller's own m1 (R is non-decreasing in m2).
