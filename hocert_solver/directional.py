@@ -67,9 +67,9 @@ class RadiusResult:
         ``3`` (FALLBACK): a smaller radius, still certified, that may lie more than 1e-6 below
         the first-order radius: the m2 = 0 radius R(q, m1, 0) where the solve did not converge
         or could not be certified; the witness's radius where its error bounds put it more than
-        ``5e-7 r`` (relative) below the solution; or, within ``edge_gap(q)`` of the boundary of the
-        feasible disk (where double precision cannot resolve R), the radius of the point pulled
-        inward to that gap.
+        ``5e-7 r`` (relative) below the solution; or, within ``edge_gap(q)`` of the boundary of
+        the feasible disk (where double precision cannot resolve R), the radius of the point
+        pulled inward to that gap.
         ``4`` (INCONSISTENT): ``(m1, m2)`` lie outside the feasible disk
         ``max(m1, 0)^2 + m2^2 <= M(q)^2`` by more than ``FEASIBILITY_SLACK`` (relative): no
         classifier with ``p_A >= q`` has such a gradient, so the bounds contradict ``q``
@@ -196,8 +196,9 @@ def directional_radius(
     -----
     Every finite radius is certified by a dual witness: multipliers ``lam >= 0`` with
     ``D(lam; r) > 1/2``, where ``D`` is evaluated by a quadrature whose error is bounded and
-    subtracted with every other error term (docs/math.md, "dual certificate" and section 10). When the solve fails the smaller radius
-    ``R(q, m1, 0)`` (also certified) is returned with status FALLBACK. Bounds outside the
+    subtracted with every other error term (docs/math.md, "dual certificate" and section 10).
+    When the solve fails the smaller radius ``R(q, m1, 0)`` (also certified) is returned with
+    status FALLBACK. Bounds outside the
     feasible disk ``max(m1, 0)^2 + m2^2 <= M(q)^2`` by more than ``FEASIBILITY_SLACK``
     contradict ``q`` (e.g. fractions of ``M(q)`` passed as absolute values): they get status
     INCONSISTENT, ``success`` False and the zeroth-order radius ``cohen_radius(q)``, never the
