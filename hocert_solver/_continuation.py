@@ -114,7 +114,9 @@ def _small_z_start(tables, q, z, a, b, theta):
     if not (theta[1] + r_n > 0.0):
         return False
     out = np.empty(N_INTEGRALS)
-    if integrals(theta[0], theta[1], theta[2], r_n, 0, False, out, np.empty((4, 4))) != OK:
+    # (with the Jacobian, unused: Newton's own specialisation of integrals_on, not a second one
+    # to compile, tests/solver/test_compile.py)
+    if integrals(theta[0], theta[1], theta[2], r_n, 0, True, out, np.empty((4, 4))) != OK:
         return False
     k = max((out[3] - r_n * out[1]) / (r_n * r_n), 0.0)
     d = q - 0.5

@@ -90,7 +90,7 @@ def test_ellipse_bound_is_above_the_integrand_on_the_ellipse(rho):
             if not np.all(np.isfinite(exact)):
                 continue  # (complex erfc overflows far out: nothing to compare)
             for arcs in (qe.COARSE_ARCS, qe.FINE_ARCS):
-                table = qe.ellipse_table.py_func(rho, arcs)
+                table = qe._table(rho, arcs)
                 bound = qe.ellipse_bound(table, alpha, c, hw, uc, g, kap, w_l2, r, slop)
                 assert bound >= exact.max() * (1 - 1e-9), (row, rho, len(arcs))
             checked += 1
@@ -111,7 +111,7 @@ def test_rule_constant_bounds_the_kronrod_error_of_an_entire_function(omega):
     bounds = []
     for rho in np.geomspace(1.2, 60, 200):
         alpha = 0.5 * (rho + 1 / rho)
-        rule_factor = qe._ellipse_constants.py_func(rho)[1]
+        rule_factor = qe._consts(rho)[1]
         bounds.append(rule_factor * math.exp(omega * alpha))
     best = min(bounds)
     # The bound holds (the binary64 nodes' own error is ~1e-16 of f, far below) and is tight
