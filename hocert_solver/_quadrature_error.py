@@ -29,8 +29,10 @@ parts of u keep their correlation (a single box around the ellipse put some boun
 high). ``rho`` is chosen per panel, in three tiers that cost more and bound tighter: one
 ellipse (``rho = 3``, 4 quadrant boxes) for every panel; two (16 arcs) for the largest bounds
 while their sum exceeds the slack the rest of the witness leaves; a search over ``rho`` (16 arcs,
-about 15 ellipses) after that. Refining only makes the bound tighter where it decides the
-witness; whatever the tier, it is a bound.
+about 17 ellipses) where the exact rule's part dominates; then, where that part still decides,
+the panel is integrated again as two halves (``certified_quadrature``, at most LOCAL_SPLITS a
+witness). Refining only makes the bound tighter where it decides the witness; whatever the
+tier, it is a bound.
 
 The arithmetic here is binary64: every bound is rounded up by a relative 1e-10, far more than
 the few ulps of its operations, and the quadratic model's inputs carry an absolute slack for
