@@ -43,6 +43,9 @@ STEP_BACK = 3e-9
 # Moving r_w up, the quadrature's error bound is refined to this share of the slack the other
 # bounds leave (the first witness refines it only until it certifies r_w: share 1).
 TIGHT_SHARE = 0.1
+# The largest move up (relative): _move_up corrects r_w by Newton's leftovers, 1e-5 near the
+# edge of the disk; an aim beyond this comes from a slope or multipliers far off.
+MOVE_UP_MAX = 0.01
 
 # Relative margin by which m1 = -M(q) is pushed below -M(q) when m1 is clipped there: the
 # kernel's M(q) may be a few ulps off, and only a constraint at or below the true -M(q) is
@@ -248,7 +251,9 @@ def _move_up(q, m1, m2, e0, l1, l2, l1_zero, rs, rw, lower, headroom, slope, wit
             aim = lo_r + lo_v / s
         else:
             aim = hi_r + hi_v / s  # (hi_v <= 0: the deficit where the first step failed)
-        gap = aim - lo_r
+        # (a move of more than 1% means a slope or multipliers far off: not a correction)
+        gap = min(aim - lo_r, MOVE_UP_MAX * lo_r)
+        aim = lo_r + gap
         if gap <= VERIFY_R * max(1.0, lo_r) or n == MAX_FORWARD:
             return lo_r, gap
         t = aim - back
