@@ -154,7 +154,7 @@ def ellipse_bound(table, alpha, c, hw, uc, g, kap, w_l2, r, slop):
     variable t), ``w_l2 = w(c) / l2`` (the cubic remainder's scale) and ``slop`` (an absolute
     ball added to the remainder's, for the rounding of uc, g and kap).
     """
-    e3 = w_l2 * _cubic_remainder(r * hw * alpha) + slop * (1.0 + alpha + alpha * alpha)
+    e3 = w_l2 * _cubic_remainder(abs(r) * hw * alpha) + slop * (1.0 + alpha + alpha * alpha)
     kap2 = 2.0 * kap  # <= 0: its products take their ranges' ends the other way round
     chw = c * hw
     h2 = 0.5 * hw * hw

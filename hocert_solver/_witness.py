@@ -258,6 +258,8 @@ def _move_up(q, m1, m2, e0, l1, l2, l1_zero, rs, rw, lower, headroom, slope, wit
             return lo_r, gap
         t = aim - back
         if not (lo_r < t < hi_r):
+            if hi_r == math.inf:
+                return lo_r, gap  # (the aim, less the step back, is not above lo_r)
             t = 0.5 * (lo_r + hi_r)
         if not (t > lo_r):
             return lo_r, gap
